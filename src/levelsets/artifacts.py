@@ -1,0 +1,134 @@
+"""Writing artifacts safely, each with a JSON sidecar that says how it was made.
+
+Every file or directory levelsets writes goes through here so that
+
+* a failure never leaves a half-written output (write to a temporary sibling, then rename), and
+* every artifact carries its provenance: settings, seed, data used, and library versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from levelsets.errors import LevelsetsError
+
+_VERSIONED = ("levelsets", "torch", "torchvision", "pyro-ppl", "numpy", "arviz", "scikit-learn")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the libraries that shape levelsets' results."""
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert dataclasses, paths, numpy and torch values into plain JSON types."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist") and callable(obj.tolist):  # numpy arrays/scalars, torch tensors
+        return obj.tolist()
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return None
+    return obj
+
+
+def provenance(*, settings: Any = None, seed: int | None = None, data: Any = None, **extra: Any) -> dict:
+    """The standard sidecar content: what made an artifact and with which versions."""
+    record = {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
+        "seed": seed,
+        "settings": settings,
+        "data": data,
+        "versions": versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+    }
+    record.update(extra)
+    return to_jsonable(record)
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as pretty JSON atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(to_jsonable(obj), fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_sidecar(artifact: str | Path, record: Mapping[str, Any]) -> Path:
+    """Write ``<artifact>.json`` (or ``<dir>/provenance.json`` for a directory) beside an artifact."""
+    artifact = Path(artifact)
+    target = artifact / "provenance.json" if artifact.is_dir() else artifact.with_name(artifact.name + ".json")
+    return write_json(target, record)
+
+
+def check_writable_dir(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Validate an output directory *before* any work is done.
+
+    Raises :class:`LevelsetsError` when ``path`` exists and is not empty (unless ``overwrite``),
+    is a file, or its parent cannot be created or written.
+    """
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise LevelsetsError(f"--out {path} is a file, not a directory; choose a directory path")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise LevelsetsError(f"--out {path} already exists and is not empty; choose a new path or pass --overwrite")
+    parent = path.parent if not path.exists() else path
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise LevelsetsError(f"cannot write to {path}: {probe} is not writable; choose another --out")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory that becomes ``path`` only if the block succeeds.
+
+    On any exception the temporary directory is removed and ``path`` is left as it was, so a
+    failed command never leaves a partial output directory behind.
+    """
+    path = check_writable_dir(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)

@@ -1,0 +1,9 @@
+"""`levelsets stimuli` commands."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `stimuli` command(s) to the top-level app."""

@@ -1,0 +1,9 @@
+"""`levelsets train` commands (train_classifier)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(train_app: typer.Typer) -> None:
+    """Add commands to the `train` group."""
