@@ -176,7 +176,7 @@ def parse_target(spec: str | Sequence[float] | np.ndarray, class_names: Sequence
     text = spec.strip()
     if not text:
         raise LevelsetsError("empty target; use ambiguous, AvsB (e.g. 1vs7), confident:C, graded:AvsB:β or a vector")
-    if text[0] in "[0123456789." and ("," in text or text.startswith("[")):
+    if text.startswith("[") or ("," in text and re.match(r"[-+.\d]", text)):
         try:
             values = json.loads(text if text.startswith("[") else f"[{text}]")
         except json.JSONDecodeError:
