@@ -1,0 +1,257 @@
+"""A whole sampling job: world → sampler → diagnostics → artifacts (what ``levelsets sample`` runs).
+
+Notebooks call :func:`run_sample_job` directly (or the pieces: :func:`levelsets.worlds.load_world`,
+:func:`levelsets.inference.sampler.sample_level_set`). A job writes into ``out``:
+
+``samples.npz``   latents, images, probabilities, target (see :mod:`levelsets.sample_runs`)
+``grid.png``      the samples with their predicted probabilities
+``latents.png``   prior vs posterior latents in 2-D, coloured by predicted class (seed 003 figs. 3–4)
+``trace.nc``      ArviZ InferenceData (particles = chains, thinned post-burn-in draws)
+``summary.json``  settings, diagnostics and provenance
+
+For a graded strip (``graded:AvsB``) each β gets its own run directory ``beta_<β>/`` and the top
+directory holds ``strip.png`` and a ``summary.json`` listing the runs. Output appears only when the
+whole job succeeded (:func:`levelsets.artifacts.atomic_output_dir`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from levelsets.errors import LevelsetsError
+
+RELAXATIONS = ("dirichlet", "normal")
+
+
+@dataclass
+class SampleJob:
+    """Settings of one ``levelsets sample`` job (validated on construction).
+
+    Attributes
+    ----------
+    world, prior:
+        ``mnist`` with ``vae``/``gan``, or ``shapes`` with ``exact``/``exact-circle``.
+    target:
+        Target spec (see :mod:`levelsets.targets`), e.g. ``1vs7``.
+    alpha:
+        Dirichlet tolerance α (larger = tighter level set).
+    relaxation:
+        ``dirichlet`` (seed 003) or ``normal`` (Bayes-TrEx constraints).
+    particles, steps, burn_in, samples:
+        N particles, T steps in total of which ``burn_in`` adapt (and temper), n ≤ N returned samples.
+    tolerance:
+        A sample is *within tolerance* when max_l |f(x)_l − p_l| ≤ tolerance.
+    compare_prior:
+        Also run prior rejection with the same classifier budget and report both yields.
+    """
+
+    world: str = "mnist"
+    prior: str | None = None
+    target: str = "1vs7"
+    alpha: float = 100.0
+    relaxation: str = "dirichlet"
+    particles: int = 1000
+    steps: int = 300
+    burn_in: int = 200
+    samples: int = 100
+    thin: int = 5
+    tolerance: float = 0.05
+    seed: int = 0
+    device: str = "auto"
+    out: Path | None = None
+    overwrite: bool = False
+    compare_prior: bool = False
+    exclude_class: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        from levelsets.worlds import PRIORS, WORLDS
+
+        if self.world not in WORLDS:
+            raise LevelsetsError(f"unknown world {self.world!r}; choose one of {', '.join(WORLDS)}")
+        if self.prior is not None and self.prior not in PRIORS[self.world]:
+            raise LevelsetsError(f"world {self.world} has no prior {self.prior!r}; choose one of {', '.join(PRIORS[self.world])}")
+        if not self.alpha > 0:
+            raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha}); larger values give tighter level sets")
+        if self.relaxation not in RELAXATIONS:
+            raise LevelsetsError(f"unknown relaxation {self.relaxation!r}; choose dirichlet or normal")
+        if self.particles < 1:
+            raise LevelsetsError(f"--particles must be ≥ 1 (got {self.particles})")
+        if self.samples < 1:
+            raise LevelsetsError(f"--samples must be ≥ 1 (got {self.samples})")
+        if self.samples > self.particles:
+            raise LevelsetsError(
+                f"--samples ({self.samples}) cannot exceed --particles ({self.particles}); ask for fewer samples or more particles"
+            )
+        if self.steps < 1 or self.burn_in < 0 or self.burn_in >= self.steps:
+            raise LevelsetsError(f"need 0 ≤ --burn-in < --steps (got burn-in {self.burn_in}, steps {self.steps})")
+        if self.thin < 1:
+            raise LevelsetsError(f"--thin must be ≥ 1 (got {self.thin})")
+        if not 0 < self.tolerance < 1:
+            raise LevelsetsError(f"--tolerance must lie in (0, 1) (got {self.tolerance})")
+        if self.out is None:
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            safe = self.target.replace(":", "_").replace(",", "_").replace("[", "").replace("]", "").replace(" ", "")
+            self.out = Path("runs") / f"{stamp}-{self.world}-{self.prior or 'default'}-{safe}-seed{self.seed}"
+        self.out = Path(self.out)
+
+
+@dataclass
+class SampleJobResult:
+    """What a job produced: the output directory and its summary (also in ``summary.json``)."""
+
+    out: Path
+    summary: dict[str, Any]
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _class_names(world: str) -> tuple[str, ...]:
+    if world == "shapes":
+        from levelsets.generative.shapes import SHAPES_CLASSES
+
+        return tuple(SHAPES_CLASSES)
+    from levelsets.data.mnist import MNIST_CLASSES
+
+    return tuple(MNIST_CLASSES)
+
+
+def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> SampleJobResult:
+    """Run a sampling job end to end and write its artifacts into ``job.out``.
+
+    Inputs are validated before any model is loaded or trained, and the output directory appears
+    only if everything succeeded.
+    """
+    import torch
+
+    from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
+    from levelsets.devices import resolve_device
+    from levelsets.seeding import seed_everything
+    from levelsets.targets import graded_strip, is_graded_strip, parse_target
+    from levelsets.worlds import default_prior, load_world
+
+    names = _class_names(job.world)
+    targets = graded_strip(job.target, names) if is_graded_strip(job.target) else [parse_target(job.target, names)]
+    if job.relaxation == "dirichlet":
+        for t in targets:
+            if np.any(t.probs <= 0):
+                raise LevelsetsError(
+                    f"target {t.spec} has a zero entry; the Dirichlet relaxation needs every p_l > 0 "
+                    "(use e.g. 0.01 instead of 0, or --relaxation normal)"
+                )
+    check_writable_dir(job.out, overwrite=job.overwrite)
+    device = resolve_device(job.device)
+    seed_everything(job.seed)
+    world = load_world(job.world, job.prior or default_prior(job.world), device=device, seed=job.seed,
+                       exclude_class=job.exclude_class, echo=echo)
+    echo(f"Data: {world.data}")
+
+    started = time.perf_counter()
+    with atomic_output_dir(job.out, overwrite=job.overwrite) as tmp:
+        runs = []
+        for i, target in enumerate(targets):
+            run_dir = tmp if len(targets) == 1 else tmp / f"beta_{target.spec.split(':')[-1]}"
+            run_dir.mkdir(parents=True, exist_ok=True)
+            echo(f"Sampling {target.describe()} with {job.particles} particles × {job.steps} steps on {device} ...")
+            runs.append(_sample_one(world, target, job, device, run_dir, seed=job.seed + i, echo=echo))
+        if len(targets) == 1:
+            summary = runs[0]
+        else:
+            summary = _strip_summary(world, targets, runs, job, tmp)
+        summary["wall_seconds_total"] = time.perf_counter() - started
+        summary.update(provenance(settings=asdict(job), seed=job.seed, data=world.data))
+        write_json(tmp / "summary.json", summary)
+    echo(f"Wrote {job.out}")
+    return SampleJobResult(out=Path(job.out), summary=summary, runs=runs)
+
+
+def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: int, echo) -> dict[str, Any]:
+    """Sample one target into ``run_dir``; return its summary dict (also written there)."""
+    import torch
+
+    from levelsets.artifacts import provenance, write_json
+    from levelsets.inference.diagnostics import sampling_yield, summarize, to_inference_data
+    from levelsets.inference.sampler import SamplerSettings, prior_rejection, sample_level_set
+    from levelsets.plots import plot_latents, plot_sample_grid
+    from levelsets.sample_runs import SampleRun
+
+    settings = SamplerSettings(
+        particles=job.particles, steps=job.steps, burn_in=job.burn_in, samples=job.samples, alpha=job.alpha,
+        relaxation=job.relaxation, thin=job.thin, seed=seed, device=str(device), progress=job.progress,
+    )
+    target_t = torch.as_tensor(target.probs, dtype=torch.float32, device=device)
+    result = sample_level_set(world.prior, world.decoder, world.classifier, target_t, settings)
+    latents = result.latents
+    with torch.no_grad():
+        images = world.decoder(latents.to(device)).float().cpu().numpy()
+    probs = result.probs.detach().cpu().numpy()
+    exact = world.exact_posterior(latents.to(torch.float64)).cpu().numpy() if world.exact_posterior else None
+
+    summary: dict[str, Any] = {
+        "target": target.to_dict(),
+        "alpha": job.alpha,
+        "relaxation": job.relaxation,
+        "particles": job.particles,
+        "steps": job.steps,
+        "burn_in": job.burn_in,
+        "samples": job.samples,
+        "tolerance": job.tolerance,
+        **world.describe(),
+        "seed": seed,
+    }
+    summary.update(summarize(result, target_t, tolerance=job.tolerance))
+    summary["wall_seconds"] = result.wall_seconds
+    summary["particle_steps_per_second"] = job.particles * job.steps / max(result.wall_seconds, 1e-9)
+    summary["forward_evaluations"] = result.forward_evaluations
+    if exact is not None:
+        summary["exact_posterior_mean"] = {name: float(exact[:, k].mean()) for k, name in enumerate(world.class_names)}
+        summary["exact_posterior_mean_abs_deviation"] = float(np.abs(exact - target.probs[None, :]).mean())
+    if job.compare_prior:
+        generator = torch.Generator(device=device).manual_seed(seed + 7919)
+        baseline = prior_rejection(world.prior, world.decoder, world.classifier, target_t,
+                                   budget=result.forward_evaluations, tolerance=job.tolerance,
+                                   batch_size=min(job.particles, 4096), generator=generator)
+        summary["compare_prior"] = sampling_yield(result, baseline, target_t)
+
+    SampleRun(
+        latents=latents.cpu().numpy(), images=images, probs=probs, target=target.probs, class_names=world.class_names,
+        particle_index=result.particle_index.cpu().numpy(), exact_posterior=exact,
+    ).save(run_dir)
+    to_inference_data(result).to_netcdf(str(run_dir / "trace.nc"), engine="h5netcdf")
+    title = f"{world.name}/{world.prior_name} · target {target.spec} · Δ={summary['delta'] * 100:.2f}%"
+    plot_sample_grid(images, probs, world.class_names, title=title, path=run_dir / "grid.png")
+
+    n_prior = 1500 if world.latent_dim <= 3 else 600
+    with torch.no_grad():  # torch distributions draw from the global RNG, seeded by the job
+        prior_z = world.prior.sample((n_prior,)).to(device)
+        prior_classes = world.classifier(world.decoder(prior_z)).argmax(-1).cpu().numpy()
+    plot_latents(prior_z.cpu().numpy(), prior_classes, latents.cpu().numpy(), world.class_names,
+                 latent_names=world.latent_names, title=f"prior vs level-set latents · {target.spec}",
+                 seed=seed, path=run_dir / "latents.png")
+    record = dict(summary)
+    record.update(provenance(settings=asdict(job), seed=seed, data=world.data))
+    write_json(run_dir / "summary.json", record)
+    return summary
+
+
+def _strip_summary(world, targets, runs, job: SampleJob, out: Path) -> dict[str, Any]:
+    from levelsets.plots import plot_graded_strip
+    from levelsets.sample_runs import load_run
+
+    betas = [float(t.spec.split(":")[-1]) for t in targets]
+    loaded = [load_run(out / f"beta_{t.spec.split(':')[-1]}") for t in targets]
+    plot_graded_strip([r.images for r in loaded], [r.probs for r in loaded], betas, world.class_names,
+                      targets[0].classes, path=out / "strip.png")
+    return {
+        "target": {"spec": job.target, "betas": betas},
+        "runs": [{"beta": b, "dir": f"beta_{t.spec.split(':')[-1]}", "delta": r["delta"],
+                  "within_tolerance": r["within_tolerance"], "distinct": r["distinct"]}
+                 for b, t, r in zip(betas, targets, runs)],
+        **world.describe(),
+    }
