@@ -34,7 +34,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 def _prob_label(probs: np.ndarray, class_names: Sequence[str]) -> str:
     top = np.argsort(-probs)[:2]
-    return "  ".join(f"{class_names[i]}:{probs[i]:.2f}" for i in top)
+    return "\n".join(f"{class_names[i]} {probs[i]:.2f}" for i in top)
 
 
 def plot_sample_grid(
@@ -59,7 +59,7 @@ def plot_sample_grid(
     n = min(len(images), max_images)
     columns = max(1, min(columns, n))
     rows = max(1, math.ceil(n / columns))
-    fig = Figure(figsize=(1.5 * columns, 1.7 * rows + (0.4 if title else 0)))
+    fig = Figure(figsize=(1.45 * columns, 1.85 * rows + (0.4 if title else 0)))
     for i in range(rows * columns):
         ax = fig.add_subplot(rows, columns, i + 1)
         ax.set_axis_off()

@@ -50,6 +50,8 @@ class SampleJob:
         A sample is *within tolerance* when max_l |f(x)_l − p_l| ≤ tolerance.
     compare_prior:
         Also run prior rejection with the same classifier budget and report both yields.
+    classifier:
+        A classifier checkpoint to use instead of the world's cached one.
     """
 
     world: str = "mnist"
@@ -69,6 +71,7 @@ class SampleJob:
     overwrite: bool = False
     compare_prior: bool = False
     exclude_class: int | None = None
+    classifier: Path | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -128,8 +131,6 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
     Inputs are validated before any model is loaded or trained, and the output directory appears
     only if everything succeeded.
     """
-    import torch
-
     from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
     from levelsets.devices import resolve_device
     from levelsets.seeding import seed_everything
@@ -149,7 +150,7 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
     device = resolve_device(job.device)
     seed_everything(job.seed)
     world = load_world(job.world, job.prior or default_prior(job.world), device=device, seed=job.seed,
-                       exclude_class=job.exclude_class, echo=echo)
+                       exclude_class=job.exclude_class, classifier_path=job.classifier, echo=echo)
     echo(f"Data: {world.data}")
 
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -96,6 +97,7 @@ def load_world(
     device: torch.device | str = "cpu",
     seed: int = 0,
     exclude_class: int | None = None,
+    classifier_path: str | Path | None = None,
     train_if_missing: bool = True,
     echo: Callable[[str], None] = print,
 ) -> World:
@@ -113,13 +115,21 @@ def load_world(
         Seed used if a model has to be trained.
     exclude_class:
         MNIST only: use a generator trained without this class (in-distribution adversarial use).
+    classifier_path:
+        Use this classifier checkpoint (e.g. one trained by the soft-label loop) instead of the
+        cached zoo classifier of the world.
     train_if_missing:
         Train missing models (else raise a CheckpointError naming the training command).
     echo:
         Where one-line notes go ("training a VAE on ...").
     """
     from levelsets.classifiers.black_box import as_probability_fn
-    from levelsets.classifiers.zoo import get_classifier
+    from levelsets.classifiers.zoo import get_classifier, load_classifier
+
+    def classifier_for(name: str):
+        if classifier_path is not None:
+            return load_classifier(classifier_path, name, device=device)
+        return get_classifier(name, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo)
 
     if world not in WORLDS:
         raise LevelsetsError(f"unknown world {world!r}; choose one of {', '.join(WORLDS)}")
@@ -133,7 +143,7 @@ def load_world(
 
         if exclude_class is not None:
             raise LevelsetsError("--exclude-class applies to learned priors (mnist), not the shapes world")
-        model, card = get_classifier("shapes", train_if_missing=train_if_missing, seed=seed, device=device, echo=echo)
+        model, card = classifier_for("shapes")
         circle = prior == "exact-circle"
         shapes_prior = shapes.ShapesPrior(circle=circle)
         names = ("w", "h", "t", "r", "cx", "cy") if circle else ("w", "h", "t")
@@ -153,7 +163,7 @@ def load_world(
     from levelsets.data.mnist import MNIST_CLASSES
     from levelsets.generative.zoo import get_generator
 
-    model, card = get_classifier("mnist", train_if_missing=train_if_missing, seed=seed, device=device, echo=echo)
+    model, card = classifier_for("mnist")
     decoder, gen_card = get_generator(
         prior, "mnist", exclude_class=exclude_class, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo
     )

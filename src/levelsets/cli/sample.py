@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ def sample(
         help="ambiguous | AvsB (e.g. 1vs7) | confident:C | graded:AvsB:β | graded:AvsB (a strip) | a vector like 0.2,0.8",
     ),
     world: str = typer.Option("mnist", "--world", help="mnist or shapes (the house/rocket world with an exact posterior)."),
-    prior: Optional[str] = typer.Option(None, "--prior", help="mnist: vae (default) or gan; shapes: exact (default) or exact-circle."),
+    prior: str | None = typer.Option(None, "--prior", help="mnist: vae (default) or gan; shapes: exact (default) or exact-circle."),
     alpha: float = typer.Option(100.0, "--alpha", help="Dirichlet tolerance α: larger = tighter level set."),
     relaxation: str = typer.Option("dirichlet", "--relaxation", help="dirichlet (seed 003) or normal (Bayes-TrEx constraints)."),
     particles: int = typer.Option(1000, "--particles", "-N", help="Particles N advanced in parallel."),
@@ -27,10 +26,11 @@ def sample(
     thin: int = typer.Option(5, "--thin", help="Keep every thin-th post-burn-in state for diagnostics."),
     tolerance: float = typer.Option(0.05, "--tolerance", help="Within tolerance: max_l |f(x)_l − p_l| ≤ this."),
     compare_prior: bool = typer.Option(False, "--compare-prior", help="Also run prior rejection on the same classifier budget and report both yields."),
-    exclude_class: Optional[int] = typer.Option(None, "--exclude-class", help="mnist: use a generator trained without this class."),
+    exclude_class: int | None = typer.Option(None, "--exclude-class", help="mnist: use a generator trained without this class."),
+    classifier: Path | None = typer.Option(None, "--classifier", help="Classifier checkpoint to use instead of the cached one (e.g. from `levelsets loop`)."),
     seed: int = SeedOption,
     device: str = DeviceOption,
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: runs/<time>-<world>-<prior>-<target>-seed<S>)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output directory (default: runs/<time>-<world>-<prior>-<target>-seed<S>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --out."),
     json_output: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -45,7 +45,7 @@ def sample(
     job = SampleJob(
         world=world, prior=prior, target=target, alpha=alpha, relaxation=relaxation, particles=particles,
         steps=steps, burn_in=burn_in, samples=samples, thin=thin, tolerance=tolerance, seed=seed, device=device,
-        out=out, overwrite=overwrite, compare_prior=compare_prior, exclude_class=exclude_class, progress=not quiet,
+        out=out, overwrite=overwrite, compare_prior=compare_prior, exclude_class=exclude_class, classifier=classifier, progress=not quiet,
     )
     echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
     result = run_sample_job(job, echo=echo)

@@ -1,0 +1,76 @@
+"""Load and fault check of the elicitation server (issue 5, item 7).
+
+50 simulated participants x 27 responses, concurrently, against `levelsets elicit serve` on
+loopback; the server is killed with SIGKILL after 40% of the answers were acknowledged and
+restarted on the same database; clients retry; then the stored rows are counted.
+
+    .venv/bin/python benchmarks/elicitation_load.py [--participants 50] [--runs RUN_DIR ...]
+
+Without --runs, stimuli come from small synthetic sample runs (random 16x16 images; the server does
+not care what the pictures show). Writes benchmarks/results/elicitation_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from levelsets.artifacts import provenance, write_json
+from levelsets.elicitation.loadtest import run_load_check
+from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
+from levelsets.sample_runs import SampleRun
+
+RESULTS = Path(__file__).parent / "results" / "elicitation_load.json"
+
+
+def synthetic_runs(root: Path, seed: int) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    classes = tuple(f"class{i}" for i in range(10))
+    out = []
+    for name, n, spec in (("ambiguous", 40, "ambiguous"), ("1vs7", 40, "1vs7"), ("confident", 12, "confident:class3")):
+        target = np.full(10, 0.1)
+        if spec == "confident:class3":
+            target = np.full(10, 0.01)
+            target[3] = 0.91
+        run = SampleRun(latents=rng.normal(size=(n, 5)), images=rng.uniform(size=(n, 1, 16, 16)),
+                        probs=rng.dirichlet(np.ones(10), size=n), target=target, class_names=classes)
+        (root / name).mkdir()
+        run.save(root / name)
+        (root / name / "summary.json").write_text(json.dumps({"target": {"spec": spec}}))
+        out.append(root / name)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=50)
+    parser.add_argument("--kill-after", type=float, default=0.4)
+    parser.add_argument("--runs", nargs="*", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        runs = args.runs or synthetic_runs(tmp, args.seed)
+        settings = StimuliSettings(size=160, per_participant=27, repeats=2, catch=3, seed=args.seed)
+        stimuli = export_stimuli(runs, tmp / "stimuli", settings, progress=False)
+        report = run_load_check(stimuli, tmp / "responses.sqlite", participants=args.participants,
+                                kill_after=args.kill_after, seed=args.seed, log=tmp / "server.log")
+    record = {"benchmark": "elicitation_load", **report,
+              "stimuli": "synthetic runs" if not args.runs else [str(r) for r in args.runs],
+              "provenance": provenance(settings=vars(args) | {"runs": None if not args.runs else [str(r) for r in args.runs],
+                                                               "out": str(args.out)}, seed=args.seed)}
+    write_json(args.out, record)
+    lat = report["post_latency_ms"]
+    print(f"{report['participants']} participants, {report['expected_responses']} responses, "
+          f"{report['server_kills']} SIGKILL after {report['acknowledged_before_kill']} acknowledged: "
+          f"stored {report['distinct_stored']}, lost {report['lost']}, duplicated {report['duplicated']}; "
+          f"POST p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; {report['wall_seconds']:.1f} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+r"""Diagnostics of a level-set run: ArviZ data, Δ, tolerance share, R-hat, ESS, sampling yield.
+
+Layers: array functions (:func:`deviation`, :func:`within_tolerance_share`, :func:`distinct_count`)
+at the core; ArviZ does R-hat and ESS (:func:`to_inference_data`); :func:`summarize` and
+:func:`sampling_yield` assemble JSON-ready dicts.
+
+Caveat on R-hat: particles are chains. A multimodal posterior that the tempered burn-in has split
+correctly across modes still shows a large R-hat when random-walk chains do not switch modes after
+burn-in: R-hat then measures *between-mode* mixing of individual chains, not whether the population
+as a whole is right. Read it alongside ``target_classes_share`` and Δ.
+
+References
+----------
+Booth et al., *Sampling Prediction-Matching Examples in Neural Networks*, eq. 5 (Δ).
+Vehtari et al. (2021), *Rank-normalization, folding, and localization: an improved R-hat*.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+PAIR_TOLERANCE = 1e-9
+
+
+def _np(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(getattr(x, "probs", x))
+
+
+def deviation(probs: Any, target: Any) -> float:
+    r"""Δ of seed 003 eq. 5: :math:`\frac{1}{nK}\sum_i\sum_l |p_l - f(x_i)_l|` for probs ``(n, K)``."""
+    pr, tg = _np(probs).astype(np.float64), _np(target).astype(np.float64)
+    return float(np.abs(pr - tg[None, :]).mean()) if pr.shape[0] else float("nan")
+
+
+def max_deviation(probs: Any, target: Any) -> np.ndarray:
+    r""":math:`\max_l |f(x_i)_l - p_l|` per sample, shape ``(..., )`` for probs ``(..., K)``."""
+    pr, tg = _np(probs).astype(np.float64), _np(target).astype(np.float64)
+    return np.abs(pr - tg).max(axis=-1)
+
+
+def within_tolerance_share(probs: Any, target: Any, tolerance: float = 0.05) -> float:
+    r"""Share of samples with :math:`\max_l |f(x_i)_l - p_l| \le` ``tolerance``."""
+    m = max_deviation(probs, target)
+    return float((m <= tolerance).mean()) if m.size else float("nan")
+
+
+def distinct_count(latents: Any) -> int:
+    """Count the distinct rows of ``latents`` ``(n, d)``."""
+    z = _np(latents)
+    return int(np.unique(z, axis=0).shape[0]) if z.shape[0] else 0
+
+
+def target_pair_of(target: Any) -> tuple[int, int] | None:
+    """Find the class pair of an AvsB target (``Target.classes`` of length 2, or two equal largest entries)."""
+    classes = getattr(target, "classes", None)
+    if classes is not None and len(classes) == 2:
+        return (int(min(classes)), int(max(classes)))
+    tg = _np(target).astype(np.float64)
+    if tg.shape[0] < 3:
+        return None
+    order = np.argsort(-tg, kind="stable")
+    a, b, c = order[0], order[1], order[2]
+    if abs(tg[a] - tg[b]) <= PAIR_TOLERANCE and tg[b] - tg[c] > PAIR_TOLERANCE:
+        return (int(min(a, b)), int(max(a, b)))
+    return None
+
+
+def target_classes_share(probs: Any, target: Any) -> float | None:
+    """Share of samples whose two most probable classes are the target's pair (AvsB only, else None)."""
+    pair = target_pair_of(target)
+    if pair is None:
+        return None
+    pr = _np(probs)
+    if pr.shape[0] == 0:
+        return float("nan")
+    top2 = np.sort(np.argsort(-pr, axis=1)[:, :2], axis=1)
+    return float(((top2[:, 0] == pair[0]) & (top2[:, 1] == pair[1])).mean())
+
+
+def _arviz():
+    """Import ArviZ without its import-time FutureWarning about the 1.x refactor."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz as az
+    return az
+
+
+def to_inference_data(result: Any, latent_names: Sequence[str] | None = None, class_names: Sequence[str] | None = None):
+    """ArviZ ``InferenceData`` of a :class:`~levelsets.inference.sampler.LevelSetResult`.
+
+    ``posterior``: ``z`` (chain = particle, draw, z_dim) and ``probs`` (chain, draw, class);
+    ``sample_stats``: ``lp`` (log joint) and ``acceptance_rate`` (share accepted in the thinning
+    window); ``log_likelihood``: ``p`` (log L of the observed target); all (chain, draw). ``az.summary``, ``az.rhat``, ``az.plot_trace`` work on it.
+    """
+    az = _arviz()
+    z = _np(result.trace)
+    probs = _np(result.trace_probs)
+    d, k = z.shape[-1], probs.shape[-1]
+    latent_names = list(latent_names) if latent_names is not None else [f"z{i + 1}" for i in range(d)]
+    class_names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    ll = _np(result.trace_log_lik).astype(np.float64)
+    lp = _np(result.trace_log_prior).astype(np.float64) + ll
+    with warnings.catch_warnings():
+        # (particles, draws) with more particles than draws is intended here.
+        warnings.filterwarnings("ignore", message="More chains")
+        return az.from_dict(
+            posterior={"z": z, "probs": probs},
+            sample_stats={"lp": lp, "acceptance_rate": _np(result.trace_accept)},
+            log_likelihood={"p": ll},
+            coords={"z_dim": latent_names, "class": class_names},
+            dims={"z": ["z_dim"], "probs": ["class"]},
+            attrs={"sampler": "levelsets tempered-SMC burn-in + parallel RW-MH", "particles_are_chains": 1},
+        )
+
+
+def _rhat_ess(result: Any) -> tuple[float, float, float]:
+    az = _arviz()
+    z = _np(result.trace)
+    if z.shape[1] < 4:
+        return float("nan"), float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="More chains")
+        data = az.convert_to_dataset({"z": z})
+    rhat = az.rhat(data, method="rank")["z"].values
+    ess = az.ess(data, method="bulk")["z"].values
+    return float(np.nanmax(rhat)), float(np.nanmin(ess)), float(np.nansum(ess))
+
+
+def summarize(result: Any, target: Any, tolerance: float = 0.05) -> dict[str, Any]:
+    """JSON-ready diagnostics of a run.
+
+    Returns
+    -------
+    dict
+        ``acceptance_rate`` (post-burn-in, mean over particles); ``delta`` (eq. 5 over the returned
+        samples); ``within_tolerance`` (share of returned samples with max-abs deviation ≤
+        ``tolerance``); ``tolerance``; ``distinct`` (distinct returned samples); ``samples``;
+        ``rhat_max`` (rank-normalized split R-hat, max over latent dims, particles as chains);
+        ``ess_bulk_min`` (min over latent dims of bulk ESS); ``ess_bulk_total`` (sum over latent
+        dims); ``ess_per_second`` (``ess_bulk_min`` / wall seconds); ``target_classes_share``
+        (AvsB targets, else None); ``forward_evaluations``; ``wall_seconds``;
+        ``particle_steps_per_second``; ``final_delta`` (Δ over all N final states).
+    """
+    rhat, ess_min, ess_total = _rhat_ess(result)
+    wall = float(result.wall_seconds)
+    return {
+        "acceptance_rate": float(_np(result.acceptance).mean()),
+        "delta": deviation(result.probs, target),
+        "within_tolerance": within_tolerance_share(result.probs, target, tolerance),
+        "tolerance": float(tolerance),
+        "distinct": distinct_count(result.latents),
+        "samples": int(result.latents.shape[0]),
+        "rhat_max": rhat,
+        "ess_bulk_min": ess_min,
+        "ess_bulk_total": ess_total,
+        "ess_per_second": ess_min / wall if wall > 0 else float("nan"),
+        "target_classes_share": target_classes_share(result.probs, target),
+        "final_delta": deviation(result.final_probs, target),
+        "forward_evaluations": int(result.forward_evaluations),
+        "wall_seconds": wall,
+        "particle_steps_per_second": float(result.particle_steps_per_second),
+    }
+
+
+def sampling_yield(
+    result: Any, prior_result: Any, target: Any, tolerances: Sequence[float] = (0.05, 0.01)
+) -> dict[str, Any]:
+    r"""Effective samples within tolerance per classifier evaluation: MH vs prior rejection.
+
+    For MH, :math:`Y = \mathrm{ESS}_{\text{bulk,min}} \cdot s_\epsilon / E`, with
+    :math:`s_\epsilon` the share of recorded draws within the band ε and E all classifier
+    evaluations of the run (burn-in included). For prior rejection the accepted draws are
+    independent, so :math:`Y = \#\{\text{within } \epsilon\} / E`.
+
+    Returns
+    -------
+    dict
+        Keyed by ``"±0.05"`` etc.: ``mh``, ``prior``, ``ratio`` (mh / prior; inf when prior found
+        none), ``mh_within`` (share), ``prior_accepted`` (count).
+    """
+    _, ess_min, _ = _rhat_ess(result)
+    dev_mh = max_deviation(result.trace_probs, target).reshape(-1)
+    dev_prior = _np(prior_result.deviations)
+    out: dict[str, Any] = {}
+    for eps in tolerances:
+        share = float((dev_mh <= eps).mean()) if dev_mh.size else float("nan")
+        mh = ess_min * share / max(result.forward_evaluations, 1)
+        accepted = int((dev_prior <= eps).sum())
+        prior = accepted / max(int(prior_result.evaluations), 1)
+        out[f"±{eps:g}"] = {
+            "mh": mh,
+            "prior": prior,
+            "ratio": (mh / prior) if prior > 0 else float("inf"),
+            "mh_within": share,
+            "prior_accepted": accepted,
+            "mh_evaluations": int(result.forward_evaluations),
+            "prior_evaluations": int(prior_result.evaluations),
+        }
+    return out

@@ -1,0 +1,271 @@
+r"""The closed loop: train → sample level sets → label → augment → retrain → evaluate (DESIGN §6).
+
+Round 0 trains :math:`f_0` on the world's hard labels. Round :math:`r \ge 1` samples level sets
+of :math:`f_{r-1}` for each loop target (ambiguous and class-pair targets), labels the samples,
+adds them to the augmenting data (accumulated over rounds), and trains :math:`f_r` from scratch
+with the same seed and recipe on base data + all augmenting data, so that differences between
+rounds come from the augmenting data alone. Every round is evaluated on the same held-out sets:
+
+* ``near_boundary``: examples near the class boundary, labelled by the exact posterior (shapes)
+  — KL(exact ‖ classifier), CE, RMSE calibration error, FGSM CE, accuracy;
+* ``heldout``: ordinary held-out examples with their true classes — accuracy.
+
+Labelers
+--------
+``truth``      the exact posterior p(class | z) of each sample (shapes only: the world knows it);
+``target``     the target vector the sample was drawn for;
+``simulator``  the soft-label simulator of seed 001 appendix B.5, fitted on a responses file
+               (``simulator_responses``), one simulated annotator per sample (hard label = the
+               classifier's top class; the other target class ranked most similar);
+``elicited``   human labels: a soft-label file from ``levelsets labels build`` over elicitation
+               stimuli exported from sample runs (``elicited_labels`` + ``stimuli``). People
+               cannot label new samples inside an unattended loop, so the same elicited set is
+               added in round 1 and no new level sets are sampled afterwards.
+
+Outputs (in ``out``): ``round_<r>/classifier.pt`` (+ card), ``round_<r>/runs/<target>/`` (sample
+runs), ``table.json``, ``table.md``, ``rounds.png`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from levelsets.errors import LevelsetsError
+
+LABELERS = ("truth", "target", "simulator", "elicited")
+DEFAULT_TARGETS = {
+    "shapes": ("ambiguous", "graded:rocketvshouse:0.25", "graded:rocketvshouse:0.75"),
+    "mnist": ("ambiguous", "1vs7", "8vs9", "4vs9", "3vs5"),
+}
+ROUND_METRICS = ("kl", "ce", "calibration_rmse", "fgsm_ce", "accuracy", "heldout_accuracy")
+
+
+@dataclass
+class LoopSettings:
+    """Settings of :func:`run_loop` (validated on construction).
+
+    Attributes
+    ----------
+    world:
+        ``shapes`` or ``mnist``.
+    rounds:
+        R ≥ 1 augmentation rounds after round 0.
+    labeler:
+        ``truth`` | ``target`` | ``simulator`` | ``elicited`` (see the module docstring).
+    targets:
+        Level-set targets sampled each round (default :data:`DEFAULT_TARGETS`).
+    samples_per_target, particles, steps, burn_in, alpha:
+        Sampler settings for every run.
+    n_train, epochs, method:
+        Classifier recipe: training-set size, epochs (None = recipe default), training method.
+    eval_size, heldout_size:
+        Sizes of the near-boundary and ordinary held-out sets.
+    """
+
+    world: str = "shapes"
+    rounds: int = 3
+    labeler: str = "truth"
+    targets: tuple[str, ...] | None = None
+    samples_per_target: int = 300
+    particles: int = 600
+    steps: int = 150
+    burn_in: int = 100
+    alpha: float = 50.0
+    n_train: int | None = None
+    epochs: int | None = None
+    method: str = "ce"
+    eval_size: int = 2000
+    heldout_size: int = 2000
+    simulator_responses: Path | None = None
+    elicited_labels: Path | None = None
+    stimuli: Path | None = None
+    seed: int = 0
+    device: str = "auto"
+    out: Path | None = None
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.world not in DEFAULT_TARGETS:
+            raise LevelsetsError(f"unknown world {self.world!r}; choose shapes or mnist")
+        if self.rounds < 1:
+            raise LevelsetsError(f"--rounds must be ≥ 1 (got {self.rounds})")
+        if self.labeler not in LABELERS:
+            raise LevelsetsError(f"unknown --labeler {self.labeler!r}; choose one of {', '.join(LABELERS)}")
+        if self.labeler == "truth" and self.world != "shapes":
+            raise LevelsetsError("--labeler truth needs a world with a known posterior; use --world shapes")
+        if self.labeler == "simulator" and self.simulator_responses is None:
+            raise LevelsetsError("--labeler simulator needs --simulator-responses FILE (CIFAR-10S-format responses to fit it)")
+        if self.labeler == "elicited" and (self.elicited_labels is None or self.stimuli is None):
+            raise LevelsetsError("--labeler elicited needs --elicited-labels FILE (from `levelsets labels build`) and --stimuli DIR")
+        for name in ("samples_per_target", "particles", "steps", "eval_size", "heldout_size"):
+            if getattr(self, name) < 1:
+                raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1")
+        if self.samples_per_target > self.particles:
+            raise LevelsetsError("--samples-per-target cannot exceed --particles")
+        self.targets = tuple(self.targets or DEFAULT_TARGETS[self.world])
+        if self.out is None:
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            self.out = Path("runs") / f"{stamp}-loop-{self.world}-{self.labeler}-seed{self.seed}"
+        self.out = Path(self.out)
+
+
+@dataclass
+class LoopResult:
+    """Per-round table rows (also in ``table.json``) and where everything went."""
+
+    out: Path
+    table: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _EvalSets:
+    near_images: Any
+    near_labels: np.ndarray
+    heldout_images: Any
+    heldout_classes: np.ndarray
+    description: dict[str, Any]
+
+
+def _eval_sets(settings: LoopSettings) -> _EvalSets:
+    import torch
+
+    if settings.world == "shapes":
+        from levelsets.data.shapes import make_shapes_dataset
+        from levelsets.softlabels.evaluation_sets import near_boundary_shapes
+
+        near = near_boundary_shapes(settings.eval_size, seed=settings.seed + 2_000_003)
+        held = make_shapes_dataset(settings.heldout_size, seed=settings.seed + 3_000_017)
+        return _EvalSets(near.images, np.asarray(near.labels), held.images, np.asarray(held.labels),
+                         {"near_boundary": near.description, "heldout": f"{settings.heldout_size} shapes from the prior"})
+    from levelsets.data.mnist import load_mnist
+
+    held = load_mnist("heldout", echo=None)
+    images = torch.as_tensor(held.images).float()
+    onehot = np.eye(10)[np.asarray(held.labels)]
+    return _EvalSets(images, onehot, images, np.asarray(held.labels),
+                     {"near_boundary": f"MNIST held-out split ({held.source}); hard labels", "heldout": held.source})
+
+
+def _evaluate(model, sets: _EvalSets, device) -> dict[str, float]:
+    from levelsets.classifiers.training import predict_probs
+    from levelsets.softlabels.evaluation import evaluate_classifier
+
+    metrics = dict(evaluate_classifier(model, sets.near_images, sets.near_labels, device=device).metrics)
+    probs = predict_probs(model, sets.heldout_images, batch_size=512, device=device)
+    metrics["heldout_accuracy"] = float((probs.argmax(-1).cpu().numpy() == sets.heldout_classes).mean())
+    return metrics
+
+
+def _simulator_labels(settings: LoopSettings, run_dir: Path) -> Path:
+    """Write one simulated annotator's label per sample of ``run_dir``; return the label file."""
+    from levelsets.artifacts import write_json
+    from levelsets.sample_runs import load_run
+    from levelsets.softlabels.simulator import SoftLabelSimulator
+
+    run = load_run(run_dir)
+    try:
+        raw = json.loads(Path(settings.simulator_responses).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LevelsetsError(f"cannot read --simulator-responses {settings.simulator_responses}: {exc}") from None
+    simulator = SoftLabelSimulator.fit(raw, run.class_names)
+    similarity = np.tile(run.target[None, :], (len(run.class_names), 1))
+    labels = simulator.generate(run.probs.argmax(-1), similarity=similarity,
+                                high_entropy=np.ones(len(run), dtype=bool), seed=settings.seed)
+    path = run_dir / "simulated_labels.json"
+    write_json(path, {str(i): row for i, row in enumerate(labels)})
+    return path
+
+
+def _elicited_augment(settings: LoopSettings) -> tuple[list[Path], list[Path | None]]:
+    """Runs and label files for the elicited labeler: stimuli manifest → source runs and indices."""
+    from levelsets.elicitation.manifest import elicited_label_files
+
+    return elicited_label_files(Path(settings.stimuli), Path(settings.elicited_labels))
+
+
+def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> LoopResult:
+    """Run the loop of the module docstring and write its table, plot and per-round artifacts."""
+    from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
+    from levelsets.devices import resolve_device
+    from levelsets.plots import plot_rounds
+    from levelsets.sampling import SampleJob, run_sample_job
+    from levelsets.seeding import seed_everything
+    from levelsets.softlabels.soft_training import train_with_soft_labels
+
+    check_writable_dir(settings.out, overwrite=settings.overwrite)
+    device = resolve_device(settings.device)
+    seed_everything(settings.seed)
+    label_source = {"truth": "posterior", "target": "target"}.get(settings.labeler, "auto")
+    started = time.perf_counter()
+    table: list[dict[str, Any]] = []
+    with atomic_output_dir(settings.out, overwrite=settings.overwrite) as tmp:
+        sets = _eval_sets(settings)
+        augment: list[Path] = []
+        augment_labels: list[Path | None] = []
+
+        def train(round_dir: Path):
+            return train_with_soft_labels(
+                settings.world, method=settings.method, augment=augment, augment_labels=augment_labels or None,
+                label_source=label_source, n_train=settings.n_train, seed=settings.seed, device=str(device),
+                out=round_dir / "classifier.pt", echo=echo, progress=settings.progress,
+                **({"epochs": settings.epochs} if settings.epochs else {}),
+            )
+
+        for r in range(settings.rounds + 1):
+            round_dir = tmp / f"round_{r}"
+            round_dir.mkdir()
+            added = 0
+            if r >= 1 and settings.labeler == "elicited":
+                if r == 1:
+                    runs, files = _elicited_augment(settings)
+                    augment += runs
+                    augment_labels += files
+                    added = len(runs)
+            elif r >= 1:
+                previous = tmp / f"round_{r - 1}" / "classifier.pt"
+                for target in settings.targets:
+                    safe = target.replace(":", "_").replace(",", "_")
+                    job = SampleJob(
+                        world=settings.world, target=target, alpha=settings.alpha, particles=settings.particles,
+                        steps=settings.steps, burn_in=settings.burn_in, samples=settings.samples_per_target,
+                        seed=settings.seed + 1000 * r, device=str(device), out=round_dir / "runs" / safe,
+                        classifier=previous, progress=settings.progress,
+                    )
+                    run_sample_job(job, echo=echo)
+                    augment.append(job.out)
+                    augment_labels.append(_simulator_labels(settings, job.out) if settings.labeler == "simulator" else None)
+                    added += settings.samples_per_target
+            echo(f"Round {r}: training on base data + {len(augment)} augmenting run(s) ...")
+            model, card = train(round_dir)
+            metrics = _evaluate(model, sets, device)
+            row = {"round": r, "augmenting_runs": len(augment), "added_this_round": added, **metrics}
+            table.append(row)
+            echo("  " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
+
+        write_json(tmp / "table.json", table)
+        (tmp / "table.md").write_text(markdown_table(table))
+        plot_rounds(table, [m for m in ROUND_METRICS if m in table[0]], path=tmp / "rounds.png")
+        summary = {"table": table, "eval_sets": sets.description, "wall_seconds": time.perf_counter() - started}
+        summary.update(provenance(settings=asdict(settings), seed=settings.seed, data=sets.description))
+        write_json(tmp / "summary.json", summary)
+    echo(f"Wrote {settings.out}")
+    return LoopResult(out=Path(settings.out), table=table)
+
+
+def markdown_table(table: Sequence[dict[str, Any]], metrics: Sequence[str] = ROUND_METRICS) -> str:
+    """The per-round table as GitHub markdown."""
+    cols = ["round", "augmenting_runs", *[m for m in metrics if table and m in table[0]]]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in table:
+        cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,108 @@
+"""``levelsets evaluate`` as a Python API: load a classifier, run the suite, write JSON + PNG.
+
+Output: ``OUT.json`` = ``{"classifier", "eval_set", "class_names", "metrics", "reliability_bins",
+"settings"}``, the reliability diagram ``OUT.png`` (or ``--plot``), and the provenance sidecar
+``OUT.json.json``. Everything is computed before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from levelsets.artifacts import provenance, write_json, write_sidecar
+from levelsets.errors import CheckpointError, LevelsetsError
+from levelsets.softlabels.evaluation import (
+    EvaluationResult,
+    EvaluationSettings,
+    evaluate_classifier,
+    plot_reliability,
+)
+from levelsets.softlabels.evaluation_sets import EvalSet
+
+NAMED_CLASSIFIERS = ("shapes", "mnist")
+
+
+def load_classifier(spec: str | Path, *, seed: int = 0, device: str = "auto", echo=print) -> tuple[torch.nn.Module, dict]:
+    """Load a classifier by name (``shapes`` / ``mnist``: the model home, trained if missing) or checkpoint path.
+
+    Returns
+    -------
+    (model, info)
+        The logits model in eval mode and a description (name or path, config).
+    """
+    from levelsets.checkpoints import load_checkpoint, load_state
+    from levelsets.classifiers.cnn import build_classifier
+
+    text = str(spec)
+    if text in NAMED_CLASSIFIERS:
+        from levelsets.classifiers.zoo import get_classifier
+
+        model, card = get_classifier(text, seed=seed, device=device, echo=echo)
+        return model.eval(), {"classifier": text, "card": card}
+    path = Path(text)
+    if not path.exists():
+        raise LevelsetsError(f"--classifier {text} is neither {' nor '.join(NAMED_CLASSIFIERS)} nor an existing checkpoint file")
+    hint = "levelsets train classifier ..."
+    payload = load_checkpoint(path, kind="classifier", retrain_hint=hint)
+    try:
+        model = build_classifier(payload["config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} has an unusable configuration ({exc}); recreate it with `{hint}`") from None
+    load_state(model, payload, path, hint)
+    return model.eval(), {"classifier": str(path), "config": payload["config"]}
+
+
+@dataclass
+class EvaluationOutput:
+    """Where :func:`run_evaluation` wrote, and the result."""
+
+    json_path: Path
+    plot_path: Path
+    result: EvaluationResult
+
+
+def run_evaluation(
+    model: torch.nn.Module,
+    eval_set: EvalSet,
+    out: str | Path,
+    *,
+    plot: str | Path | None = None,
+    settings: EvaluationSettings | None = None,
+    classifier_info: dict | None = None,
+    seed: int | None = None,
+    device: str = "auto",
+) -> EvaluationOutput:
+    """Evaluate and write ``out`` (JSON), the reliability PNG and the sidecar.
+
+    Parameters
+    ----------
+    model:
+        Logits classifier.
+    eval_set:
+        Images, labels, reference.
+    out:
+        JSON output path; the PNG defaults to the same path with ``.png``.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise LevelsetsError(f"-o {out} is a directory; give a file path such as eval.json")
+    plot_path = Path(plot) if plot else out.with_suffix(".png")
+    if plot_path == out:
+        raise LevelsetsError(f"the plot path {plot_path} equals the JSON output path; give --plot another name")
+    settings = settings or EvaluationSettings()
+    result = evaluate_classifier(model, eval_set.images, eval_set.labels, reference=eval_set.reference, settings=settings, device=device)
+    info = {k: v for k, v in (classifier_info or {}).items() if k != "card"}
+    document = {
+        "classifier": info,
+        "eval_set": eval_set.description,
+        "class_names": list(eval_set.class_names),
+        **result.to_dict(),
+        "plot": str(plot_path),
+    }
+    plot_reliability(result, plot_path)
+    write_json(out, document)
+    write_sidecar(out, provenance(settings=settings, seed=seed, data=eval_set.description, classifier=info, artifact="evaluation"))
+    return EvaluationOutput(json_path=out, plot_path=plot_path, result=result)

@@ -1,0 +1,256 @@
+"""The soft-label JSON file: written by ``levelsets labels build``, read by training and evaluation.
+
+Format (``format_version`` 1)::
+
+    {"format": "levelsets-soft-labels", "format_version": 1,
+     "class_names": ["rocket", "house"], "variety": "t2-clamp", "gamma": 0.1,
+     "examples": {"<id>": {"annotators": [[p_1, ..., p_K], ...],   # input order kept
+                           "aggregate": [p_1, ..., p_K]}, ...}}
+
+Ids are the input's example ids (strings). Beside it, ``<file>.json`` is the provenance sidecar.
+
+:func:`load_soft_labels` also accepts two plain forms, convenient for hand-written files:
+``{"<id>": [p_1, ..., p_K]}`` (one label per example) and ``{"<id>": [[...], [...]]}`` (several
+annotators per example).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from levelsets.artifacts import provenance, write_json, write_sidecar
+from levelsets.errors import LevelsetsError
+from levelsets.softlabels.class_sets import resolve_class_names
+from levelsets.softlabels.label_construction import (
+    ConstructionSettings,
+    SoftLabelSet,
+    build_soft_labels,
+)
+
+FORMAT = "levelsets-soft-labels"
+FORMAT_VERSION = 1
+SUM_TOLERANCE = 1e-4
+"""How far from 1 a label's sum may be (labels are stored as decimal floats)."""
+
+
+def soft_labels_to_json(labels: SoftLabelSet) -> dict:
+    """Return the JSON document of a label set (see the module docstring)."""
+    settings = labels.settings
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class_names": list(labels.class_names),
+        "variety": settings.variety if settings else None,
+        "gamma": settings.gamma if settings else None,
+        "examples": {
+            example_id: {
+                "annotators": [[float(v) for v in row] for row in per],
+                "aggregate": [float(v) for v in per.mean(axis=0)],
+            }
+            for example_id, per in labels.per_annotator.items()
+        },
+    }
+
+
+def save_soft_labels(path: str | Path, labels: SoftLabelSet, *, seed: int | None = None, data: object = None) -> Path:
+    """Write the label file atomically, then its provenance sidecar ``<path>.json``.
+
+    Parameters
+    ----------
+    path:
+        Output file (``.json``).
+    labels:
+        The labels to write.
+    seed:
+        Recorded in the sidecar (construction itself is deterministic).
+    data:
+        What the labels were built from (e.g. the responses file), recorded in the sidecar.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise LevelsetsError(f"-o {path} is a directory; give a file path such as labels.json")
+    document = soft_labels_to_json(labels)
+    write_json(path, document)
+    settings = labels.settings
+    write_sidecar(
+        path,
+        provenance(
+            settings={"variety": settings.variety, "gamma": settings.gamma} if settings else None,
+            seed=seed,
+            data=data if data is not None else labels.source,
+            artifact="soft labels",
+            num_examples=len(labels),
+            num_annotator_labels=int(sum(len(v) for v in labels.per_annotator.values())),
+        ),
+    )
+    return path
+
+
+def _as_label_rows(value: object) -> list | None:
+    """Normalize one example's entry to a list of rows (or None when it has no recognizable shape)."""
+    if isinstance(value, Mapping):
+        if "annotators" in value and value["annotators"]:
+            return list(value["annotators"])
+        if "aggregate" in value:
+            return [value["aggregate"]]
+        return None
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (list, tuple)) for v in value):
+        return list(value)
+    if isinstance(value, (list, tuple)):
+        return [list(value)]
+    return None
+
+
+def _row_problem(row: object, k: int) -> str | None:
+    if not isinstance(row, (list, tuple)):
+        return f"a label is a {type(row).__name__}, not a list of {k} probabilities"
+    if len(row) != k:
+        return f"a label has {len(row)} entries but there are {k} classes"
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in row):
+        return "a label has a non-numeric or non-finite entry"
+    if min(row) < 0:
+        return "a label has a negative entry"
+    total = float(sum(row))
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        return f"a label sums to {total:.6g}, not 1"
+    return None
+
+
+def validate_label_rows(rows_by_id: Mapping[str, object], num_classes: int, *, source: str) -> dict[str, np.ndarray]:
+    """Check every example's labels (length K, non-negative, finite, sum 1) and stack them.
+
+    Raises
+    ------
+    LevelsetsError
+        One line naming the first bad example, what is wrong, and how many others are bad.
+    """
+    out: dict[str, np.ndarray] = {}
+    bad: list[str] = []
+    for example_id, value in rows_by_id.items():
+        rows = _as_label_rows(value)
+        if not rows:
+            bad.append(f"example {example_id!r} has no labels")
+            continue
+        problem = next((p for p in (_row_problem(r, num_classes) for r in rows) if p), None)
+        if problem:
+            bad.append(f"example {example_id!r}: {problem}")
+            continue
+        labels = np.asarray(rows, dtype=np.float64)
+        out[str(example_id)] = labels / labels.sum(axis=1, keepdims=True)
+    if bad:
+        more = f" (and {len(bad) - 1} more bad example(s))" if len(bad) > 1 else ""
+        raise LevelsetsError(f"{source}: {bad[0]}{more}; each label must list {num_classes} probabilities summing to 1")
+    return out
+
+
+def load_soft_labels(path: str | Path, *, class_names: Sequence[str] | None = None) -> SoftLabelSet:
+    """Read a soft-label file (the levelsets format or a plain ``{id: label(s)}`` mapping).
+
+    Parameters
+    ----------
+    path:
+        The JSON file.
+    class_names:
+        The classes the caller needs. Required for plain files (they carry no class names);
+        for levelsets files, the file's class names must equal these.
+
+    Returns
+    -------
+    SoftLabelSet
+        ``per_annotator[id]`` is (M_id, K), rows renormalized to sum exactly 1.
+
+    Raises
+    ------
+    LevelsetsError
+        Missing/unreadable file, wrong class names, labels of the wrong length or not summing to 1.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LevelsetsError(f"soft-label file {path} does not exist; build one with `levelsets labels build`")
+    try:
+        document = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LevelsetsError(f"soft-label file {path} is not valid JSON ({exc})") from None
+    if not isinstance(document, Mapping) or not document:
+        raise LevelsetsError(f"soft-label file {path} must be a non-empty JSON object mapping example ids to labels")
+    settings = None
+    if document.get("format") == FORMAT:
+        names = tuple(str(c) for c in document.get("class_names", []))
+        if class_names is not None and [c.lower() for c in names] != [str(c).lower() for c in class_names]:
+            raise LevelsetsError(
+                f"{path} has classes {', '.join(names)} but {', '.join(map(str, class_names))} are needed; "
+                "rebuild the labels with the right --classes"
+            )
+        examples = document.get("examples")
+        if not isinstance(examples, Mapping) or not examples:
+            raise LevelsetsError(f"{path} holds no examples; rebuild it with `levelsets labels build`")
+        if document.get("variety") in ("t2-clamp", "t2-uniform", "t1-clamp", "t1-uniform"):
+            settings = ConstructionSettings(document["variety"], float(document.get("gamma") or 0.0))
+    else:
+        if class_names is None:
+            raise LevelsetsError(f"{path} is a plain label file without class names; say which classes it uses")
+        names = tuple(str(c) for c in class_names)
+        examples = document
+    per = validate_label_rows(examples, len(names), source=str(path))
+    return SoftLabelSet(class_names=names, per_annotator=per, settings=settings, source=str(path))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_label_file` wrote."""
+
+    path: Path
+    num_examples: int
+    num_labels: int
+    variety: str
+    gamma: float
+
+
+def build_label_file(
+    responses: str | Path,
+    *,
+    classes: str | Sequence[str],
+    variety: str = "t2-clamp",
+    gamma: float = 0.1,
+    out: str | Path,
+) -> BuildResult:
+    """Read a response file, build the labels, and write them with a sidecar (``labels build``).
+
+    Parameters
+    ----------
+    responses:
+        JSON file ``{example id: [response, ...]}`` (CIFAR-10S format).
+    classes:
+        ``cifar10`` / ``mnist`` / ``shapes`` / ``"a,b,c"``, or a sequence of class names.
+    variety, gamma:
+        See :class:`~levelsets.softlabels.label_construction.ConstructionSettings`.
+    out:
+        Output file. Nothing is written when anything is wrong.
+    """
+    settings = ConstructionSettings(variety=variety, gamma=gamma)
+    class_names = resolve_class_names(classes) if isinstance(classes, str) else tuple(classes)
+    out = Path(out)
+    if out.is_dir():
+        raise LevelsetsError(f"-o {out} is a directory; give a file path such as labels.json")
+    responses = Path(responses)
+    if not responses.is_file():
+        raise LevelsetsError(f"--responses {responses} does not exist; give the JSON file of annotator responses")
+    try:
+        raw = json.loads(responses.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LevelsetsError(f"--responses {responses} is not valid JSON ({exc})") from None
+    labels = build_soft_labels(raw, class_names, settings, source=str(responses))
+    save_soft_labels(out, labels, data={"responses": str(responses), "class_names": list(class_names)})
+    return BuildResult(
+        path=out,
+        num_examples=len(labels),
+        num_labels=int(sum(len(v) for v in labels.per_annotator.values())),
+        variety=settings.variety,
+        gamma=settings.gamma,
+    )

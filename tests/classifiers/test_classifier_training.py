@@ -1,0 +1,154 @@
+import pytest
+import torch
+
+from levelsets.classifiers.training import (
+    SoftCrossEntropy,
+    TrainSettings,
+    accuracy,
+    fit,
+    predict_probs,
+    random_shift,
+)
+from levelsets.errors import LevelsetsError
+
+
+class TinyNet(torch.nn.Module):
+    def __init__(self, k=2):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, k))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def blobs(n=512, seed=0):
+    """Two classes: bright top half vs bright bottom half of a 4x4 image, with noise."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.rand(n, 1, 4, 4, generator=g) * 0.8
+    x[y == 0, :, :2] += 0.5
+    x[y == 1, :, 2:] += 0.5
+    return x, y
+
+
+def test_fit_learns_with_one_hot_soft_labels():
+    x, y = blobs()
+    train = torch.utils.data.TensorDataset(x, torch.nn.functional.one_hot(y, 2).float())
+    xe, ye = blobs(256, seed=1)
+    torch.manual_seed(0)
+    model = TinyNet()
+    before = accuracy(model, xe, ye, device="cpu")
+    hist = fit(model, train, settings=TrainSettings(epochs=4, batch_size=32, lr=1e-2, progress=False, device="cpu"),
+               eval_data=torch.utils.data.TensorDataset(xe, ye))
+    assert len(hist.train_loss) == 4 and len(hist.eval_accuracy) == 4 and len(hist.train_accuracy) == 4
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+    assert hist.eval_accuracy[-1] > 0.9 and accuracy(model, xe, ye, device="cpu") > max(0.9, before)
+    assert hist.device == "cpu" and hist.seconds > 0
+    assert not model.training
+
+
+def test_fit_accepts_integer_labels_and_generic_datasets():
+    x, y = blobs(128)
+
+    class ListData(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(y)
+
+        def __getitem__(self, i):
+            return x[i], y[i]
+
+    torch.manual_seed(0)
+    hist = fit(TinyNet(), ListData(), settings=TrainSettings(epochs=3, batch_size=16, lr=1e-2, progress=False, device="cpu"),
+               eval_data=ListData())
+    assert hist.eval_accuracy[-1] > 0.85
+
+
+def test_fit_is_reproducible():
+    x, y = blobs(128)
+    train = torch.utils.data.TensorDataset(x, y)
+    s = TrainSettings(epochs=2, batch_size=16, lr=1e-2, progress=False, device="cpu", seed=3, augment="shift", max_shift=1)
+    a, b = TinyNet(), TinyNet()
+    b.load_state_dict(a.state_dict())
+    fit(a, train, settings=s)
+    fit(b, train, settings=s)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_soft_labels_are_fitted():
+    # Every example carries the same soft label (0.3, 0.7): the model should learn to predict it.
+    x = torch.rand(256, 1, 4, 4)
+    y = torch.tensor([0.3, 0.7]).expand(256, 2).clone()
+    model = TinyNet()
+    fit(model, torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=20, batch_size=64, lr=1e-2, progress=False, device="cpu"))
+    p = predict_probs(model, x, device="cpu").mean(0)
+    assert abs(float(p[1]) - 0.7) < 0.05
+
+
+def test_custom_method_is_used():
+    calls = []
+
+    class Recording(SoftCrossEntropy):
+        def loss(self, model, x, y, generator=None):
+            calls.append((x.shape[0], y.shape, generator is not None))
+            return super().loss(model, x, y, generator)
+
+    x, y = blobs(64)
+    fit(TinyNet(), torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=1, batch_size=16, progress=False, device="cpu"),
+        method=Recording())
+    assert len(calls) == 4 and all(c[1] == (16, 2) and c[2] for c in calls)
+
+
+def test_divergence_is_a_user_error():
+    class Nan:
+        def loss(self, model, x, y, generator=None):
+            return model(x).sum() * float("nan")
+
+    x, y = blobs(32)
+    with pytest.raises(LevelsetsError, match="diverged"):
+        fit(TinyNet(), torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=1, progress=False, device="cpu"), method=Nan())
+
+
+def test_predict_probs_rows_sum_to_one():
+    p = predict_probs(TinyNet(3), torch.rand(10, 1, 4, 4), batch_size=3, device="cpu")
+    assert p.shape == (10, 3)
+    torch.testing.assert_close(p.sum(1), torch.ones(10))
+
+
+def test_accuracy_with_soft_labels_and_dataset():
+    model = TinyNet()
+    x = torch.rand(20, 1, 4, 4)
+    pred = predict_probs(model, x, device="cpu").argmax(1)
+    assert accuracy(model, x, pred, device="cpu") == 1.0
+    soft = torch.nn.functional.one_hot(1 - pred, 2).float()
+    assert accuracy(model, torch.utils.data.TensorDataset(x, soft), device="cpu") == 0.0
+
+
+def test_random_shift_moves_content():
+    x = torch.zeros(50, 1, 8, 8)
+    x[:, :, 4, 4] = 1.0
+    g = torch.Generator().manual_seed(0)
+    out = random_shift(x, 2, g)
+    assert out.shape == x.shape
+    assert torch.equal(out.sum(dim=(1, 2, 3)), torch.ones(50))  # content kept (no clipping here)
+    pos = out[:, 0].flatten(1).argmax(1)
+    rows, cols = pos // 8, pos % 8
+    assert ((rows - 4).abs() <= 2).all() and ((cols - 4).abs() <= 2).all()
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) > 5
+    assert torch.equal(random_shift(x, 0), x)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"epochs": 0}, {"batch_size": 0}, {"lr": 0.0}, {"weight_decay": -1.0}, {"augment": "rotate"}, {"max_shift": -1}],
+)
+def test_settings_validation(kwargs):
+    with pytest.raises(LevelsetsError):
+        TrainSettings(**kwargs)
+
+
+def test_batchnorm_model_with_lone_last_batch_and_integer_labels():
+    x, y = blobs(33)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    hist = fit(model, torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=2, batch_size=16, progress=False, device="cpu"))
+    assert len(hist.train_loss) == 2 and all(torch.isfinite(torch.tensor(hist.train_loss)))

@@ -1,0 +1,50 @@
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from levelsets.cli.app import app
+from levelsets.sample_runs import SampleRun
+
+runner = CliRunner()
+
+
+def write_run(directory, spec, n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    target = np.array([0.98, 0.01, 0.01]) if spec.startswith("confident:") else np.full(3, 1 / 3)
+    directory.mkdir(parents=True)
+    SampleRun(latents=rng.normal(size=(n, 4)), images=rng.uniform(size=(n, 3, 8, 8)),
+              probs=rng.dirichlet(np.ones(3), size=n), target=target, class_names=("a", "b", "c")).save(directory)
+    (directory / "summary.json").write_text(json.dumps({"target": {"spec": spec, "probs": target.tolist()}}))
+    return directory
+
+
+def test_stimuli_export_cli(tmp_path):
+    amb = write_run(tmp_path / "amb", "ambiguous", n=10, seed=1)
+    conf = write_run(tmp_path / "conf", "confident:a", n=4, seed=2)
+    out = tmp_path / "stim"
+    r = runner.invoke(app, ["stimuli", "export", str(amb), str(conf), "--out", str(out), "--size", "24",
+                            "--per-participant", "6", "--repeats", "1", "--catch", "1", "--mixed", "2",
+                            "--seed", "5"])
+    assert r.exit_code == 0, r.output
+    assert "wrote 16 stimuli (4 catch, 2 mixed, 10 sample)" in r.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["size"] == 24 and manifest["seed"] == 5 and len(manifest["stimuli"]) == 16
+    assert len(list((out / "images").glob("*.png"))) == 16
+    assert json.loads((out / "provenance.json").read_text())["settings"]["mixed"] == 2
+
+
+def test_stimuli_export_cli_errors(tmp_path):
+    amb = write_run(tmp_path / "amb", "ambiguous")
+    cases = [
+        (["--catch", "2"], "confident:C"),
+        (["--size", "3"], "--size 3 is out of range"),
+        (["--per-participant", "2", "--repeats", "2"], "leave no regular trial"),
+    ]
+    for extra, message in cases:
+        r = runner.invoke(app, ["stimuli", "export", str(amb), "--out", str(tmp_path / "o"), *extra])
+        assert r.exit_code == 2 and "error: " in r.output and message in r.output, r.output
+        assert "Traceback" not in r.output
+    r = runner.invoke(app, ["stimuli", "export", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "is not a directory" in r.output
+    assert not (tmp_path / "o").exists()

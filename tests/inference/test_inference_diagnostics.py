@@ -1,0 +1,140 @@
+"""Diagnostics: ArviZ conversion, Δ, tolerance share, distinct count, R-hat/ESS, yield."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from levelsets.inference import (
+    SamplerSettings,
+    diagnostics,
+    prior_rejection,
+    sample_level_set,
+    sampling_yield,
+    summarize,
+    to_inference_data,
+)
+from levelsets.inference.sampler import LevelSetResult
+from levelsets.targets import parse_target
+
+Dist = torch.distributions
+
+
+def fake_result(trace, trace_probs, latents=None, probs=None, wall=2.0):
+    n_part, draws, d = trace.shape
+    latents = trace[:, -1] if latents is None else latents
+    probs = trace_probs[:, -1] if probs is None else probs
+    return LevelSetResult(
+        latents=latents,
+        probs=probs,
+        particle_index=torch.arange(latents.shape[0]),
+        final_positions=trace[:, -1],
+        final_probs=trace_probs[:, -1],
+        trace=trace,
+        trace_probs=trace_probs,
+        trace_log_lik=torch.zeros(n_part, draws, dtype=torch.float64),
+        trace_log_prior=torch.zeros(n_part, draws, dtype=torch.float64),
+        trace_accept=torch.full((n_part, draws), 0.3, dtype=torch.float64),
+        acceptance=torch.full((n_part,), 0.25, dtype=torch.float64),
+        scale=torch.ones(n_part, d, dtype=torch.float64),
+        forward_evaluations=1000,
+        wall_seconds=wall,
+        settings=SamplerSettings(particles=n_part, samples=min(n_part, latents.shape[0]), progress=False),
+    )
+
+
+def test_delta_and_within_tolerance_by_hand():
+    target = np.array([0.5, 0.5])
+    probs = np.array([[0.5, 0.5], [0.6, 0.4], [0.2, 0.8]])
+    # eq. 5: mean over samples and classes of |p - f|: (0 + 0.1 + 0.3) * 2 / 6
+    assert diagnostics.deviation(probs, target) == pytest.approx(0.4 / 3)
+    assert diagnostics.within_tolerance_share(probs, target, 0.05) == pytest.approx(1 / 3)
+    assert diagnostics.within_tolerance_share(probs, target, 0.1 + 1e-12) == pytest.approx(2 / 3)
+    assert diagnostics.distinct_count(np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 2.0]])) == 2
+
+
+def test_target_classes_share_for_pair_targets_only():
+    names = [str(i) for i in range(10)]
+    t = parse_target("1vs7", names)
+    probs = np.full((4, 10), 0.01)
+    probs[0, [1, 7]] = 0.46
+    probs[1, [1, 3]] = 0.46
+    probs[2, [7, 1]] = [0.6, 0.32]
+    probs[3, [2, 3]] = 0.46
+    assert diagnostics.target_classes_share(probs, t) == pytest.approx(0.5)
+    assert diagnostics.target_classes_share(probs, t.probs) == pytest.approx(0.5)  # detected from the vector
+    assert diagnostics.target_classes_share(probs, parse_target("ambiguous", names)) is None
+
+
+def test_inference_data_layout_and_rhat_detects_unmixed_chains():
+    g = torch.Generator().manual_seed(0)
+    n_part, draws, d = 8, 100, 2
+    mixed = torch.randn(n_part, draws, d, generator=g, dtype=torch.float64)
+    probs = torch.full((n_part, draws, 2), 0.5, dtype=torch.float64)
+    idata = to_inference_data(fake_result(mixed, probs), latent_names=["w", "h"], class_names=["rocket", "house"])
+    assert idata.posterior["z"].shape == (n_part, draws, d)
+    assert list(idata.posterior["z"].coords["z_dim"].values) == ["w", "h"]
+    assert idata.posterior["probs"].shape == (n_part, draws, 2)
+    assert idata.sample_stats["lp"].shape == (n_part, draws)
+    assert idata.sample_stats["acceptance_rate"].shape == (n_part, draws)
+    assert idata.log_likelihood["p"].shape == (n_part, draws)
+    s = summarize(fake_result(mixed, probs), [0.5, 0.5])
+    assert s["rhat_max"] < 1.05
+    # iid draws: bulk ESS close to the number of draws (800); its SE is a few percent
+    assert 600 < s["ess_bulk_min"] < 1100
+    # chains stuck at different offsets: R-hat far above 1
+    stuck = mixed + torch.arange(n_part, dtype=torch.float64)[:, None, None] * 3
+    assert summarize(fake_result(stuck, probs), [0.5, 0.5])["rhat_max"] > 1.5
+
+
+def test_summarize_keys_are_json_ready():
+    g = torch.Generator().manual_seed(1)
+    trace = torch.randn(6, 20, 3, generator=g, dtype=torch.float64)
+    probs = torch.softmax(torch.randn(6, 20, 2, generator=g, dtype=torch.float64), -1)
+    s = summarize(fake_result(trace, probs), [0.5, 0.5], tolerance=0.1)
+    for key in (
+        "acceptance_rate",
+        "delta",
+        "within_tolerance",
+        "distinct",
+        "rhat_max",
+        "ess_bulk_min",
+        "ess_bulk_total",
+        "ess_per_second",
+        "target_classes_share",
+        "forward_evaluations",
+        "wall_seconds",
+        "particle_steps_per_second",
+    ):
+        assert key in s
+    assert s["acceptance_rate"] == pytest.approx(0.25)
+    assert s["distinct"] == 6
+    assert s["ess_per_second"] == pytest.approx(s["ess_bulk_min"] / 2.0)
+    json.dumps(s)
+
+
+def test_sampling_yield_on_a_real_run_beats_prior_rejection_for_tight_bands():
+    prior = Dist.Independent(Dist.Normal(torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)), 1)
+
+    def clf(x):
+        p1 = torch.sigmoid(3 * x[:, 0] + x[:, 1] - 6.0)
+        return torch.stack([1 - p1, p1], 1)
+
+    target = np.array([0.3, 0.7])  # the level set lies in the prior's tail (3 z1 + z2 ≈ 6.8, 2.2 sd)
+    s = SamplerSettings(particles=300, steps=120, burn_in=60, samples=100, thin=3, alpha=200.0, device="cpu", progress=False)
+    res = sample_level_set(prior, lambda z: z, clf, target, s)
+    pr = prior_rejection(prior, lambda z: z, clf, target, budget=res.forward_evaluations, tolerance=0.05, device="cpu")
+    y = sampling_yield(res, pr, target, tolerances=(0.05, 0.01))
+    assert set(y) == {"±0.05", "±0.01"}
+    for band in y.values():
+        assert band["mh_evaluations"] == band["prior_evaluations"] == res.forward_evaluations
+        assert 0 <= band["mh_within"] <= 1
+    # prior rejection's own count is exact bookkeeping
+    assert y["±0.05"]["prior_accepted"] == pr.latents.shape[0]
+    assert y["±0.01"]["prior_accepted"] <= y["±0.05"]["prior_accepted"]
+    summary = summarize(res, target)
+    assert summary["within_tolerance"] > 0.8
+    assert y["±0.01"]["ratio"] > 1

@@ -1,0 +1,174 @@
+"""Unit tests of the random-walk step with stubbed proposals and log densities (tier a)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from levelsets.inference import adaptation, random_walk
+from levelsets.inference.model import LogDensity
+
+N, D, K = 64, 3, 2
+
+
+def make_density(log_prior_fn, log_lik_fn=None):
+    calls = []
+
+    def log_density(z: torch.Tensor) -> LogDensity:
+        calls.append(z.shape)
+        lp = log_prior_fn(z)
+        ll = log_lik_fn(z) if log_lik_fn else torch.zeros(z.shape[0], dtype=z.dtype)
+        probs = torch.stack([torch.sigmoid(z[:, 0]), 1 - torch.sigmoid(z[:, 0])], dim=1)
+        return LogDensity(lp, ll, probs)
+
+    log_density.calls = calls
+    return log_density
+
+
+def gen(seed=0):
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def test_init_shapes_and_single_evaluation():
+    ld = make_density(lambda z: -0.5 * (z**2).sum(1))
+    z = torch.randn(N, D, dtype=torch.float64)
+    state = random_walk.init(z, ld)
+    assert state.position.shape == (N, D)
+    assert state.log_prior.shape == (N,)
+    assert state.log_lik.shape == (N,)
+    assert state.probs.shape == (N, K)
+    assert ld.calls == [(N, D)]
+
+
+def test_minus_inf_density_never_accepted():
+    # the proposal always lands where the density is -inf
+    ld = make_density(lambda z: torch.where(z[:, 0] > 50, torch.tensor(-math.inf, dtype=z.dtype), torch.zeros(z.shape[0], dtype=z.dtype)))
+    state = random_walk.init(torch.zeros(N, D, dtype=torch.float64), ld)
+
+    def jump(position, scale, generator):
+        return position + 100.0
+
+    g = gen()
+    for _ in range(5):
+        new, info = random_walk.step(state, ld, 1.0, g, proposal=jump)
+        assert info.accepted.shape == (N,)
+        assert info.acceptance_prob.shape == (N,)
+        assert not info.accepted.any()
+        assert torch.all(info.acceptance_prob == 0)
+        assert torch.equal(new.position, state.position)
+
+
+def test_nan_density_never_accepted():
+    ld = make_density(lambda z: torch.where(z[:, 0] > 50, torch.tensor(math.nan, dtype=z.dtype), torch.zeros(z.shape[0], dtype=z.dtype)))
+    state = random_walk.init(torch.zeros(N, D, dtype=torch.float64), ld)
+    new, info = random_walk.step(state, ld, 1.0, gen(), proposal=lambda p, s, g: p + 100.0)
+    assert not info.accepted.any()
+    assert torch.equal(new.position, state.position)
+
+
+def test_equal_density_always_accepted():
+    ld = make_density(lambda z: torch.zeros(z.shape[0], dtype=z.dtype))
+    state = random_walk.init(torch.zeros(N, D, dtype=torch.float64), ld)
+    new, info = random_walk.step(state, ld, 0.3, gen())
+    assert info.accepted.all()
+    assert torch.all(info.acceptance_prob == 1)
+    assert new.position.shape == (N, D)
+    assert not torch.equal(new.position, state.position)
+    # accepted states carry the proposal's probabilities
+    assert torch.allclose(new.probs[:, 0], torch.sigmoid(new.position[:, 0]))
+
+
+def test_acceptance_probability_is_metropolis_ratio_and_mixed_accepts():
+    # log density = -z0 ; proposal moves each particle by +delta_i, so a_i = exp(-delta_i)
+    ld = make_density(lambda z: -z[:, 0])
+    state = random_walk.init(torch.zeros(N, D, dtype=torch.float64), ld)
+    delta = torch.linspace(-1, 3, N, dtype=torch.float64)
+
+    def shift(position, scale, generator):
+        out = position.clone()
+        out[:, 0] += delta
+        return out
+
+    new, info = random_walk.step(state, ld, 1.0, gen(), proposal=shift)
+    expected = torch.exp(torch.clamp(-delta, max=0))
+    assert torch.allclose(info.acceptance_prob, expected)
+    assert info.accepted[delta <= 0].all()
+    assert torch.equal(new.position[info.accepted], shift(state.position, None, None)[info.accepted])
+    assert torch.equal(new.position[~info.accepted], state.position[~info.accepted])
+    assert torch.equal(new.log_prior[~info.accepted], state.log_prior[~info.accepted])
+
+
+def test_inverse_temperature_scales_likelihood_only():
+    # prior flat, likelihood = -10 * z0 ; at beta = 0 every move is accepted, at beta = 1 uphill-only
+    ld = make_density(lambda z: torch.zeros(z.shape[0], dtype=z.dtype), lambda z: -10.0 * z[:, 0])
+    state = random_walk.init(torch.zeros(N, D, dtype=torch.float64), ld)
+    up = lambda p, s, g: p + 1.0  # noqa: E731
+    _, info0 = random_walk.step(state, ld, 1.0, gen(), inv_temperature=0.0, proposal=up)
+    assert info0.accepted.all()
+    _, info_half = random_walk.step(state, ld, 1.0, gen(), inv_temperature=0.5, proposal=up)
+    assert torch.allclose(info_half.acceptance_prob, torch.full((N,), math.exp(-5.0), dtype=torch.float64))
+
+
+def test_scale_shapes_broadcast():
+    z = torch.zeros(N, D)
+    assert random_walk.broadcast_scale(0.5, z).shape == (N, D)
+    assert random_walk.broadcast_scale(torch.ones(N), z).shape == (N, D)
+    assert random_walk.broadcast_scale(torch.ones(N, D), z).shape == (N, D)
+    with pytest.raises(ValueError):
+        random_walk.broadcast_scale(torch.ones(N + 1), z)
+
+
+def test_gaussian_proposal_moments():
+    g = gen(3)
+    z = torch.zeros(20000, 2, dtype=torch.float64)
+    s = torch.tensor([[0.5, 2.0]], dtype=torch.float64).expand(20000, 2)
+    prop = random_walk.gaussian_proposal(z, s, g)
+    sd = prop.std(0)
+    # SE of a sample sd is about sd / sqrt(2n)
+    assert torch.allclose(sd, torch.tensor([0.5, 2.0], dtype=torch.float64), rtol=5 / math.sqrt(2 * 20000))
+
+
+def test_step_reproducible_with_generator():
+    ld = make_density(lambda z: -0.5 * (z**2).sum(1))
+    state = random_walk.init(torch.zeros(N, D, dtype=torch.float64), ld)
+    a, _ = random_walk.step(state, ld, 1.0, gen(5))
+    b, _ = random_walk.step(state, ld, 1.0, gen(5))
+    assert torch.equal(a.position, b.position)
+
+
+def test_adaptation_moves_scale_towards_target_and_freezes():
+    st = adaptation.init(1.0, torch.ones(D, dtype=torch.float64), N)
+    high = torch.ones(N, dtype=torch.float64)
+    low = torch.zeros(N, dtype=torch.float64)
+    up = adaptation.update(st, high, 0.3)
+    down = adaptation.update(st, low, 0.3)
+    assert (up.log_scale > st.log_scale).all() and (down.log_scale < st.log_scale).all()
+    assert adaptation.scale(up).shape == (N, D)
+    frozen = adaptation.frozen_scale(up)
+    later = adaptation.update(up, low, 0.3)
+    assert not torch.equal(adaptation.scale(later), frozen)
+    assert torch.equal(frozen, adaptation.scale(up))  # the frozen copy does not follow later updates
+
+
+def test_adaptation_reaches_target_on_gaussian():
+    # 1-D standard normal target: RM adaptation should settle near the target acceptance
+    ld = make_density(lambda z: -0.5 * (z**2).sum(1))
+    n = 400
+    g = gen(1)
+    state = random_walk.init(torch.randn(n, 1, generator=g, dtype=torch.float64), ld)
+    st = adaptation.init(0.05, torch.ones(1, dtype=torch.float64), n)
+    for _ in range(300):
+        state, info = random_walk.step(state, ld, adaptation.scale(st), g)
+        st = adaptation.update(st, info.acceptance_prob, 0.3)
+    acc = []
+    frozen = adaptation.frozen_scale(st)
+    for _ in range(100):
+        state, info = random_walk.step(state, ld, frozen, g)
+        acc.append(info.accepted.double().mean())
+    rate = float(torch.stack(acc).mean())
+    # 40,000 accept indicators; SE ≈ sqrt(.3*.7/40000) ≈ 0.0023 (plus RM noise): band of 0.05
+    assert abs(rate - 0.3) < 0.05

@@ -1,0 +1,213 @@
+"""Driver tests of sample_level_set / prior_rejection with exact stubs (tier b), plus SMC pieces."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from levelsets.classifiers.black_box import as_probability_fn
+from levelsets.errors import LevelsetsError
+from levelsets.inference import (
+    SamplerSettings,
+    prior_rejection,
+    resampling,
+    sample_level_set,
+    tempering,
+)
+
+Dist = torch.distributions
+
+
+def normal_prior(d=2):
+    return Dist.Independent(Dist.Normal(torch.zeros(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64)), 1)
+
+
+def identity(z):
+    return z
+
+
+def constant_classifier(x):
+    return torch.tensor([[0.3, 0.7]], dtype=torch.float64).expand(x.shape[0], 2)
+
+
+def tiny(**kw):
+    base = dict(particles=200, steps=60, burn_in=30, samples=50, thin=3, device="cpu", progress=False, alpha=10.0)
+    base.update(kw)
+    return SamplerSettings(**base)
+
+
+def test_constant_likelihood_returns_the_prior():
+    # L(z) constant => posterior = prior N(0, I_2); the final particles must pass a KS test per coordinate
+    result = sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(particles=1000))
+    for j in range(2):
+        assert stats.kstest(result.final_positions[:, j].numpy(), "norm").pvalue > 1e-3
+    # tempering is a no-op here: beta jumps straight to 1
+    assert result.history["inv_temperature"][0] == 1.0
+
+
+def test_result_shapes_and_bookkeeping():
+    calls = []
+
+    def clf(x):
+        calls.append(x.shape[0])
+        p1 = torch.sigmoid(x[:, 0])
+        return torch.stack([1 - p1, p1], 1)
+
+    s = tiny()
+    steps_seen = []
+    result = sample_level_set(normal_prior(3), identity, clf, np.array([0.4, 0.6]), s, on_step=lambda t, *a: steps_seen.append(t))
+    n, big_n, d, k, draws = 50, 200, 3, 2, (60 - 30) // 3
+    assert result.latents.shape == (n, d)
+    assert result.probs.shape == (n, k)
+    assert result.particle_index.shape == (n,) and result.particle_index.dtype == torch.int64
+    assert result.final_positions.shape == (big_n, d)
+    assert result.final_probs.shape == (big_n, k)
+    assert result.trace.shape == (big_n, draws, d)
+    assert result.trace_probs.shape == (big_n, draws, k)
+    assert result.trace_log_lik.shape == (big_n, draws)
+    assert result.trace_accept.shape == (big_n, draws)
+    assert result.acceptance.shape == (big_n,)
+    assert result.scale.shape == (big_n, d)
+    assert steps_seen == list(range(60))
+    assert len(result.history["acceptance"]) == 60
+    # one batched forward pass per step plus one at initialization
+    assert calls == [big_n] * 61
+    assert result.forward_evaluations == big_n * 61
+    # returned samples are the final states of the named particles
+    assert torch.equal(result.latents, result.final_positions[result.particle_index])
+    assert torch.equal(result.probs, result.final_probs[result.particle_index])
+    # the last trace draw is the final state
+    assert torch.equal(result.trace[:, -1], result.final_positions)
+    # probabilities stored are the classifier's at the stored positions
+    assert torch.allclose(result.trace_probs[:, :, 1], torch.sigmoid(result.trace[:, :, 0]))
+    assert result.history["inv_temperature"][29] == 1.0  # beta reaches 1 within burn-in
+    assert result.wall_seconds > 0 and result.particle_steps_per_second > 0
+
+
+def test_systematic_returns_distinct_particles_multinomial_duplicates():
+    res = sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(samples=200))
+    assert len(set(res.particle_index.tolist())) == 200
+    res_m = sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(samples=200, resampling="multinomial"))
+    # 200 draws with replacement from 200: P(all distinct) = 200!/200^200, effectively 0
+    assert len(set(res_m.particle_index.tolist())) < 200
+
+
+def test_reproducible_and_seed_dependent():
+    def clf(x):
+        p1 = torch.sigmoid(2 * x[:, 0] - x[:, 1])
+        return torch.stack([1 - p1, p1], 1)
+
+    a = sample_level_set(normal_prior(), identity, clf, [0.5, 0.5], tiny(seed=3))
+    b = sample_level_set(normal_prior(), identity, clf, [0.5, 0.5], tiny(seed=3))
+    c = sample_level_set(normal_prior(), identity, clf, [0.5, 0.5], tiny(seed=4))
+    assert torch.equal(a.latents, b.latents) and torch.equal(a.trace, b.trace)
+    assert not torch.equal(a.latents, c.latents)
+    # the sampler leaves the global RNG alone
+    torch.manual_seed(123)
+    x1 = torch.rand(3)
+    torch.manual_seed(123)
+    sample_level_set(normal_prior(), identity, clf, [0.5, 0.5], tiny(seed=3))
+    assert torch.equal(torch.rand(3), x1)
+
+
+def test_bounded_prior_and_numpy_classifier():
+    # HalfNormal prior: random-walk proposals below 0 must be rejected (log prior -inf), never crash
+    prior = Dist.Independent(Dist.HalfNormal(torch.ones(2, dtype=torch.float64), validate_args=True), 1)
+
+    def np_clf(x):
+        x = np.asarray(x)
+        p1 = 1 / (1 + np.exp(-(x[:, 0] - x[:, 1])))
+        return np.stack([1 - p1, p1], 1)
+
+    clf = as_probability_fn(np_clf, num_classes=2)
+    result = sample_level_set(prior, identity, clf, [0.5, 0.5], tiny())
+    assert (result.trace >= 0).all()
+    assert (result.final_positions >= 0).all()
+    assert result.probs.shape == (50, 2)
+
+
+def test_no_tempering_is_plain_adaptive_mh():
+    res = sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(tempering=False))
+    assert set(res.history["inv_temperature"]) == {1.0}
+    assert 0.05 < float(res.acceptance.mean()) < 0.8
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(particles=0), "particles must be"),
+        (dict(samples=300), "must not exceed particles"),
+        (dict(alpha=0.0), "alpha must be"),
+        (dict(alpha=-1.0), "alpha must be"),
+        (dict(alpha=math.inf), "alpha must be"),
+        (dict(burn_in=60), "burn-in"),
+        (dict(steps=0), "steps must be"),
+        (dict(thin=0), "thin must be"),
+        (dict(relaxation="laplace"), "unknown relaxation"),
+        (dict(resampling="stratified"), "unknown resampling"),
+        (dict(target_accept=1.5), "target_accept"),
+        (dict(init_scale=0.0), "init_scale"),
+        (dict(burn_in=0), "tempering needs a burn-in"),
+    ],
+)
+def test_settings_validation(kwargs, message):
+    with pytest.raises(LevelsetsError, match=message):
+        tiny(**kwargs)
+
+
+def test_bad_target_and_device_are_levelsets_errors():
+    with pytest.raises(LevelsetsError, match="every target probability > 0"):
+        sample_level_set(normal_prior(), identity, constant_classifier, [1.0, 0.0], tiny())
+    with pytest.raises(LevelsetsError):
+        sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(device="nonsense"))
+
+
+def test_prior_rejection_keeps_exactly_the_band():
+    def clf(x):
+        p1 = torch.sigmoid(x[:, 0])
+        return torch.stack([1 - p1, p1], 1)
+
+    target = np.array([0.5, 0.5])
+    res = prior_rejection(normal_prior(), identity, clf, target, budget=5000, tolerance=0.05, batch_size=700, seed=1, device="cpu")
+    assert res.evaluations == 5000
+    assert res.deviations.shape == (5000,)
+    dev = (res.probs - torch.tensor(target)).abs().max(1).values
+    assert (dev <= 0.05).all()
+    assert res.latents.shape[0] == int((res.deviations <= 0.05).sum())
+    # |sigmoid(z) - 0.5| <= 0.05  <=>  |z| <= logit(0.55); acceptance is binomial around its probability
+    p = stats.norm.cdf(math.log(0.55 / 0.45)) * 2 - 1
+    assert abs(res.acceptance_rate - p) < 4 * math.sqrt(p * (1 - p) / 5000)
+    with pytest.raises(LevelsetsError):
+        prior_rejection(normal_prior(), identity, clf, target, budget=0, tolerance=0.05)
+
+
+def test_systematic_resampling_equal_weights_distinct_and_unbiased_counts():
+    g = torch.Generator().manual_seed(0)
+    idx = resampling.systematic(torch.ones(100, dtype=torch.float64), 40, g)
+    assert idx.shape == (40,) and len(set(idx.tolist())) == 40
+    w = torch.tensor([0.5, 0.25, 0.125, 0.125], dtype=torch.float64)
+    counts = torch.bincount(resampling.systematic(w, 8, g), minlength=4)
+    assert counts.tolist() == [4, 2, 1, 1]  # systematic: counts within 1 of n*W (exact here)
+    reps = torch.stack([torch.bincount(resampling.multinomial(w, 8, g), minlength=4) for _ in range(4000)]).double()
+    se = torch.sqrt(8 * w * (1 - w) / 4000)
+    assert ((reps.mean(0) - 8 * w).abs() < 4 * se).all()
+    with pytest.raises(LevelsetsError):
+        resampling.resample(w, 4, g, "residual-ish")
+
+
+def test_next_inverse_temperature_hits_cess_target():
+    g = torch.Generator().manual_seed(0)
+    ll = -50 * torch.rand(1000, generator=g, dtype=torch.float64)
+    lw = torch.zeros(1000, dtype=torch.float64)
+    beta = tempering.next_inv_temperature(0.0, lw, ll, 0.7)
+    assert 0 < beta < 1
+    assert tempering.conditional_ess(lw, ll, beta) == pytest.approx(700, rel=1e-6)
+    # flat likelihood: straight to 1; min increment respected
+    assert tempering.next_inv_temperature(0.2, lw, torch.zeros(1000, dtype=torch.float64), 0.7) == 1.0
+    assert tempering.next_inv_temperature(0.0, lw, ll, 0.99, min_increment=0.5) == 0.5
+    assert tempering.ess(lw) == pytest.approx(1000)
+    assert tempering.ess(torch.tensor([0.0, -math.inf, -math.inf], dtype=torch.float64)) == pytest.approx(1.0)
