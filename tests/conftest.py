@@ -30,3 +30,16 @@ def _torch_threads():
 
         torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture(scope="session")
+def tiny_shapes_classifier(_isolated_model_home):
+    """A small shapes CNN cached in the session's model home, so `load_world("shapes")` finds it.
+
+    Trained on 1,500 images for 2 epochs (seconds); good enough to have a decision boundary.
+    """
+    from levelsets.classifiers.zoo import classifier_path, train_classifier
+
+    if not classifier_path("shapes").exists():
+        train_classifier("shapes", n_train=1500, n_heldout=500, epochs=2, seed=0, device="cpu", echo=None, progress=False)
+    return classifier_path("shapes")

@@ -109,6 +109,8 @@ def check_writable_dir(path: str | Path, *, overwrite: bool = False) -> Path:
     probe = parent
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise LevelsetsError(f"cannot create {path}: {probe} is a file; choose another --out")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise LevelsetsError(f"cannot write to {path}: {probe} is not writable; choose another --out")
     return path
