@@ -10,6 +10,10 @@ For N in {100, 1000, 10000} particles, on one world and one machine:
     samples/s and ESS/s (warm-up included in the time). NUTS needs gradients through decoder and
     classifier, which only this baseline uses.
 
+Throughput is reported per wall second and per CPU second of this process: on a shared machine
+the CPU-second ratio (with ``--threads 1``) and the forward pass's share of the sampler's wall
+time are the contention-robust measures of sampler overhead.
+
 Peak memory is the process's maximum resident set size (``resource.getrusage``), read after each
 stage (it is monotone, so it bounds everything run so far), plus torch's CUDA peak when on a GPU.
 
@@ -121,12 +125,12 @@ def build_world(name: str, device: torch.device):
     return world.prior, world.decoder, world.classifier, diff_dec, diff_clf, world.class_names, target, world.data
 
 
-def forward_throughput(prior, decoder, classifier, n: int, device: torch.device, min_seconds: float) -> float:
-    """Images/s of decoder + classifier at batch n (after one warm-up batch)."""
+def forward_throughput(prior, decoder, classifier, n: int, device: torch.device, min_seconds: float) -> dict:
+    """Images/s of decoder + classifier at batch n (after one warm-up batch), per wall and per CPU second."""
     z = prior.sample((n,)).to(device)
     with torch.no_grad():
         classifier(decoder(z))
-        reps, start = 0, time.perf_counter()
+        reps, start, cpu0 = 0, time.perf_counter(), time.process_time()
         while True:
             classifier(decoder(z))
             reps += 1
@@ -135,12 +139,27 @@ def forward_throughput(prior, decoder, classifier, n: int, device: torch.device,
             elapsed = time.perf_counter() - start
             if elapsed >= min_seconds and reps >= 2:
                 break
-    return n * reps / elapsed
+        cpu = time.process_time() - cpu0
+    return {"wall": n * reps / elapsed, "cpu": n * reps / max(cpu, 1e-9)}
 
 
 def run_mh(prior, decoder, classifier, target, n: int, steps: int, device: torch.device, seed: int) -> dict:
-    """Our sampler at N = n: particle-steps/s, ESS, acceptance, Δ."""
+    """Our sampler at N = n: particle-steps/s (wall and CPU), time share of the forward pass, ESS, Δ."""
     from levelsets.inference import SamplerSettings, sample_level_set, summarize
+
+    forward_seconds = 0.0
+
+    def timed(fn):
+        def inner(x):
+            nonlocal forward_seconds
+            t0 = time.perf_counter()
+            out = fn(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            forward_seconds += time.perf_counter() - t0
+            return out
+
+        return inner
 
     burn = steps // 2
     s = SamplerSettings(
@@ -153,14 +172,19 @@ def run_mh(prior, decoder, classifier, target, n: int, steps: int, device: torch
         progress=False,
         seed=seed,
     )
-    res = sample_level_set(prior, decoder, classifier, target, s)
+    cpu0 = time.process_time()
+    res = sample_level_set(prior, timed(decoder), timed(classifier), target, s)
+    cpu = time.process_time() - cpu0
     summ = summarize(res, target)
     return {
         "particles": n,
         "steps": steps,
         "burn_in": burn,
         "wall_seconds": res.wall_seconds,
+        "cpu_seconds": cpu,
         "particle_steps_per_second": res.particle_steps_per_second,
+        "particle_steps_per_cpu_second": n * steps / max(cpu, 1e-9),
+        "forward_share_of_wall": forward_seconds / res.wall_seconds,
         "forward_evaluations": res.forward_evaluations,
         "ess_bulk_min": summ["ess_bulk_min"],
         "ess_per_second": summ["ess_per_second"],
@@ -172,7 +196,9 @@ def run_mh(prior, decoder, classifier, target, n: int, steps: int, device: torch
     }
 
 
-def run_nuts(prior, diff_decoder, diff_classifier, target, warmup: int, samples: int, seed: int) -> dict:
+def run_nuts(
+    prior, diff_decoder, diff_classifier, target, warmup: int, samples: int, seed: int, max_tree_depth: int = 10
+) -> dict:
     """Pyro NUTS on one chain, one particle, on the same Pyro model."""
     import pyro
     from pyro.infer import MCMC, NUTS
@@ -187,7 +213,7 @@ def run_nuts(prior, diff_decoder, diff_classifier, target, warmup: int, samples:
     def model():
         return level_set_model(prior, diff_decoder, diff_classifier, tgt, 100.0, num_particles=1)
 
-    kernel = NUTS(model)
+    kernel = NUTS(model, max_tree_depth=max_tree_depth)
     mcmc = MCMC(kernel, num_samples=samples, warmup_steps=warmup, disable_progbar=True)
     start = time.perf_counter()
     mcmc.run()
@@ -203,6 +229,7 @@ def run_nuts(prior, diff_decoder, diff_classifier, target, warmup: int, samples:
     return {
         "warmup": warmup,
         "samples": samples,
+        "max_tree_depth": max_tree_depth,
         "wall_seconds": wall,
         "iterations_per_second": (warmup + samples) / wall,
         "samples_per_second": samples / wall,
@@ -228,16 +255,23 @@ def machine_info(device: torch.device) -> dict:
 
 def print_table(record: dict) -> None:
     rows = record["rows"]
-    print(f"\nworld: {record['world']}  target: {record['target']['spec']}  machine: {record['machine']['platform']}, "
-          f"{record['machine']['cpus']} CPUs, {record['machine']['torch_threads']} torch threads, {record['machine']['device']}")
-    head = f"{'N':>7} {'forward img/s':>14} {'MH p-steps/s':>13} {'MH/fwd':>7} {'MH ESS/s':>10} {'accept':>7} {'Δ':>7} {'peak MiB':>9}"
+    m = record["machine"]
+    print(
+        f"\nworld: {record['world']}  target: {record['target']['spec']}  machine: {m['platform']}, "
+        f"{m['cpus']} CPUs, {m['torch_threads']} torch threads, {m['device']}"
+    )
+    head = (
+        f"{'N':>7} {'fwd img/s':>10} {'MH p-steps/s':>13} {'MH/fwd':>7} {'MH/fwd cpu':>11} {'fwd share':>10} "
+        f"{'MH ESS/s':>9} {'accept':>7} {'Δ':>7} {'peak MiB':>9}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
+        mh = r["mh"]
         print(
-            f"{r['particles']:>7} {r['forward_images_per_second']:>14.0f} {r['mh']['particle_steps_per_second']:>13.0f} "
-            f"{r['mh_over_forward']:>7.2f} {r['mh']['ess_per_second']:>10.1f} {r['mh']['acceptance_rate']:>7.2f} "
-            f"{r['mh']['delta']:>7.4f} {r['peak_rss_mib']:>9.0f}"
+            f"{r['particles']:>7} {r['forward_images_per_second']:>10.0f} {mh['particle_steps_per_second']:>13.0f} "
+            f"{r['mh_over_forward']:>7.2f} {r['mh_over_forward_cpu']:>11.2f} {mh['forward_share_of_wall']:>10.2f} "
+            f"{mh['ess_per_second']:>9.1f} {mh['acceptance_rate']:>7.2f} {mh['delta']:>7.4f} {r['peak_rss_mib']:>9.0f}"
         )
     nuts = record["nuts"]
     if "skipped" in nuts:
@@ -258,6 +292,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=100, help="MH steps per particle (half burn-in)")
     parser.add_argument("--nuts-warmup", type=int, default=100)
     parser.add_argument("--nuts-samples", type=int, default=100)
+    parser.add_argument("--nuts-max-tree-depth", type=int, default=10, help="Pyro's default is 10")
     parser.add_argument("--forward-seconds", type=float, default=2.0, help="minimum timing window per batch size")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
@@ -273,7 +308,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quick:
-        args.particles, args.steps, args.nuts_warmup, args.nuts_samples, args.forward_seconds = [20, 50], 12, 5, 8, 0.05
+        args.particles, args.steps, args.forward_seconds = [20, 50], 12, 0.05
+        args.nuts_warmup, args.nuts_samples, args.nuts_max_tree_depth = 5, 8, 4
     device = resolve_device(args.device)
     prior, decoder, classifier, diff_dec, diff_clf, class_names, target_spec, data = build_world(args.world, device)
     target = parse_target(target_spec, class_names)
@@ -285,20 +321,30 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append(
             {
                 "particles": n,
-                "forward_images_per_second": fwd,
+                "forward_images_per_second": fwd["wall"],
+                "forward_images_per_cpu_second": fwd["cpu"],
                 "mh": mh,
-                "mh_over_forward": mh["particle_steps_per_second"] / fwd,
+                "mh_over_forward": mh["particle_steps_per_second"] / fwd["wall"],
+                "mh_over_forward_cpu": mh["particle_steps_per_cpu_second"] / fwd["cpu"],
                 "peak_rss_mib": peak_rss_mb(),
                 "cuda_peak_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,
             }
         )
-        print(f"N={n}: forward {fwd:.0f} img/s, MH {mh['particle_steps_per_second']:.0f} particle-steps/s", file=sys.stderr)
+        print(
+            f"N={n}: forward {fwd['wall']:.0f} img/s, MH {mh['particle_steps_per_second']:.0f} particle-steps/s, "
+            f"forward share of MH wall time {mh['forward_share_of_wall']:.2f}",
+            file=sys.stderr,
+        )
 
-    nuts = run_nuts(prior, diff_dec, diff_clf, target.probs, args.nuts_warmup, args.nuts_samples, args.seed)
+    nuts = run_nuts(
+        prior, diff_dec, diff_clf, target.probs, args.nuts_warmup, args.nuts_samples, args.seed, args.nuts_max_tree_depth
+    )
     ref = next((r for r in rows if r["particles"] == 1000), rows[-1])
     ratios = {
         "reference_particles": ref["particles"],
         "mh_over_forward_at_reference": ref["mh_over_forward"],
+        "mh_over_forward_cpu_at_reference": ref["mh_over_forward_cpu"],
+        "forward_share_of_mh_wall_at_reference": ref["mh"]["forward_share_of_wall"],
         "mh_ess_per_second_over_nuts": (ref["mh"]["ess_per_second"] / nuts["ess_per_second"])
         if "ess_per_second" in nuts and nuts["ess_per_second"] > 0
         else None,

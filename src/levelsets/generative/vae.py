@@ -20,8 +20,8 @@ Why this choice
 * **Bernoulli (logit) likelihood**, not the squared error mentioned in seed 003: MNIST pixels are
   nearly binary, and the cross-entropy gives sharper strokes for the same latent size; the
   decoder's *mean* :math:`\sigma(\ell_\theta(z))` is the image the sampler sees, in [0, 1].
-* **Small conv net** (encoder 1→32→64 channels with stride-2 convolutions, decoder the mirror
-  image with transposed convolutions, ~0.84 M parameters each, mostly in the 3,136 × 256 linear
+* **Small conv net** (encoder 1→16→32 channels with stride-2 convolutions, decoder the mirror
+  image with transposed convolutions, ~0.41 M parameters each, mostly in the 256 × 1,568 linear
   layer): convolutions share weights across the image, so the model generalises from the 4,000
   offline digits without memorising them, and a decoder forward pass for a few hundred particles
   costs milliseconds on a CPU, which keeps the level-set sampler fast.
@@ -61,7 +61,7 @@ class VaeConfig:
     """
 
     latent_dim: int = 5
-    channels: tuple[int, int] = (32, 64)
+    channels: tuple[int, int] = (16, 32)
     hidden: int = 256
     image_shape: tuple[int, int, int] = (1, 28, 28)
 
@@ -85,7 +85,7 @@ class VaeConfig:
         """Rebuild from :meth:`to_dict` output (ignores unrelated keys)."""
         return cls(
             latent_dim=int(d["latent_dim"]),
-            channels=tuple(int(c) for c in d.get("channels", (32, 64))),
+            channels=tuple(int(c) for c in d.get("channels", (16, 32))),
             hidden=int(d.get("hidden", 256)),
             image_shape=tuple(int(s) for s in d.get("image_shape", (1, 28, 28))),
         )

