@@ -22,8 +22,13 @@ Labelers
                cannot label new samples inside an unattended loop, so the same elicited set is
                added in round 1 and no new level sets are sampled afterwards.
 
+Weighting: with ``augment_repeat = m`` every augmenting run enters the training set m times
+(duplication), so each labelled level-set sample weighs as much as m base examples.
+
 Outputs (in ``out``): ``round_<r>/classifier.pt`` (+ card), ``round_<r>/runs/<target>/`` (sample
-runs), ``table.json``, ``table.md``, ``rounds.png`` and ``summary.json``.
+runs), ``table.json``, ``table.md``, ``rounds.png`` and ``summary.json``. Paths recorded inside
+per-round cards and run summaries point into the temporary ``.<out>.partial-*`` directory the
+loop builds in (renamed to ``out`` on success); they are relative-correct from ``round_<r>/``.
 """
 
 from __future__ import annotations
@@ -45,7 +50,12 @@ DEFAULT_TARGETS = {
     "shapes": ("ambiguous", "graded:rocketvshouse:0.25", "graded:rocketvshouse:0.75"),
     "mnist": ("ambiguous", "1vs7", "8vs9", "4vs9", "3vs5"),
 }
-ROUND_METRICS = ("kl", "ce", "calibration_rmse", "fgsm_ce", "accuracy", "heldout_accuracy")
+_RUN_KEYS = ("delta", "within_tolerance", "distinct", "acceptance_rate", "exact_posterior_mean",
+             "exact_posterior_mean_abs_deviation", "wall_seconds")
+LOOP_N_TRAIN: dict[str, int | None] = {"shapes": 4000, "mnist": None}
+"""Default base training-set size per world (the zoo's shapes recipe uses 16,000)."""
+ROUND_METRICS = ("kl", "ce", "calibration_rmse", "calibration_rmse_expected", "fgsm_ce", "accuracy",
+                 "heldout_accuracy", "heldout_calibration_rmse")
 
 
 @dataclass
@@ -64,8 +74,13 @@ class LoopSettings:
         Level-set targets sampled each round (default :data:`DEFAULT_TARGETS`).
     samples_per_target, particles, steps, burn_in, alpha:
         Sampler settings for every run.
+    augment_repeat:
+        How many times each augmenting run is added to the training set (≥ 1; a weight on the
+        labelled level-set samples relative to the base data).
     n_train, epochs, method:
-        Classifier recipe: training-set size, epochs (None = recipe default), training method.
+        Classifier recipe: base training-set size (None = :data:`LOOP_N_TRAIN`: 4,000 shapes, so
+        a round trains in well under a minute on CPU; all of the MNIST split), epochs (None = the
+        zoo recipe's), training method.
     eval_size, heldout_size:
         Sizes of the near-boundary and ordinary held-out sets.
     """
@@ -79,6 +94,7 @@ class LoopSettings:
     steps: int = 150
     burn_in: int = 100
     alpha: float = 50.0
+    augment_repeat: int = 1
     n_train: int | None = None
     epochs: int | None = None
     method: str = "ce"
@@ -106,16 +122,48 @@ class LoopSettings:
             raise LevelsetsError("--labeler simulator needs --simulator-responses FILE (CIFAR-10S-format responses to fit it)")
         if self.labeler == "elicited" and (self.elicited_labels is None or self.stimuli is None):
             raise LevelsetsError("--labeler elicited needs --elicited-labels FILE (from `levelsets labels build`) and --stimuli DIR")
-        for name in ("samples_per_target", "particles", "steps", "eval_size", "heldout_size"):
+        for name in ("samples_per_target", "particles", "steps", "eval_size", "heldout_size", "augment_repeat"):
             if getattr(self, name) < 1:
-                raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1")
+                raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1 (got {getattr(self, name)})")
         if self.samples_per_target > self.particles:
             raise LevelsetsError("--samples-per-target cannot exceed --particles")
+        if self.burn_in < 0 or self.burn_in >= self.steps:
+            raise LevelsetsError(f"need 0 ≤ --burn-in < --steps (got burn-in {self.burn_in}, steps {self.steps})")
+        if not self.alpha > 0:
+            raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha})")
+        if self.n_train is None:
+            self.n_train = LOOP_N_TRAIN[self.world]
+        if self.n_train is not None and self.n_train < 1:
+            raise LevelsetsError(f"--n-train must be ≥ 1 (got {self.n_train})")
+        if self.epochs is not None and self.epochs < 1:
+            raise LevelsetsError(f"--epochs must be ≥ 1 (got {self.epochs})")
+        from levelsets.softlabels.methods import METHOD_NAMES
+
+        if self.method not in METHOD_NAMES:
+            raise LevelsetsError(f"unknown --method {self.method!r}; choose one of {', '.join(METHOD_NAMES)}")
+        for name in ("simulator_responses", "elicited_labels", "stimuli"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).exists():
+                raise LevelsetsError(f"--{name.replace('_', '-')} {path} does not exist")
         self.targets = tuple(self.targets or DEFAULT_TARGETS[self.world])
+        _check_targets(self.world, self.targets)
         if self.out is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             self.out = Path("runs") / f"{stamp}-loop-{self.world}-{self.labeler}-seed{self.seed}"
         self.out = Path(self.out)
+
+
+def _check_targets(world: str, targets: Sequence[str]) -> None:
+    """Every loop target must parse for the world's classes, be a single target and have all p_l > 0."""
+    from levelsets.sampling import _class_names
+    from levelsets.targets import is_graded_strip, parse_target
+
+    names = _class_names(world)
+    for spec in targets:
+        if is_graded_strip(spec):
+            raise LevelsetsError(f"target {spec!r} is a whole graded strip; give one β per loop target, e.g. {spec}:0.25")
+        if np.any(parse_target(spec, names).probs <= 0):
+            raise LevelsetsError(f"target {spec!r} has a zero entry; the sampler's Dirichlet relaxation needs every p_l > 0")
 
 
 @dataclass
@@ -126,8 +174,25 @@ class LoopResult:
     table: list[dict[str, Any]] = field(default_factory=list)
 
 
+NEAR_BOUNDARY_SEED_OFFSET = 2_000_003
+HELDOUT_SEED_OFFSET = 3_000_017
+
+
 @dataclass
-class _EvalSets:
+class EvalSets:
+    """The held-out sets every round is evaluated on.
+
+    Attributes
+    ----------
+    near_images, near_labels:
+        (N, C, H, W) images and (N, K) labels of the near-boundary set (shapes: exact posterior;
+        mnist: one-hot held-out digits).
+    heldout_images, heldout_classes:
+        (M, C, H, W) images and (M,) true classes of the ordinary held-out set.
+    description:
+        What the sets are (recorded in ``summary.json``).
+    """
+
     near_images: Any
     near_labels: np.ndarray
     heldout_images: Any
@@ -135,33 +200,52 @@ class _EvalSets:
     description: dict[str, Any]
 
 
-def _eval_sets(settings: LoopSettings) -> _EvalSets:
+def loop_eval_sets(world: str, *, eval_size: int = 2000, heldout_size: int = 2000, seed: int = 0) -> EvalSets:
+    """Build the loop's evaluation sets (seeded apart from all training data).
+
+    Parameters
+    ----------
+    world:
+        ``shapes``: ``eval_size`` near-boundary shapes (max_c p(c | z) ≤ 0.9, labelled by the exact
+        posterior, seed ``seed + 2,000,003``) and ``heldout_size`` shapes from the prior (seed
+        ``seed + 3,000,017``); ``mnist``: the offline held-out split for both (sizes ignored).
+    """
     import torch
 
-    if settings.world == "shapes":
+    if world == "shapes":
         from levelsets.data.shapes import make_shapes_dataset
         from levelsets.softlabels.evaluation_sets import near_boundary_shapes
 
-        near = near_boundary_shapes(settings.eval_size, seed=settings.seed + 2_000_003)
-        held = make_shapes_dataset(settings.heldout_size, seed=settings.seed + 3_000_017)
-        return _EvalSets(near.images, np.asarray(near.labels), held.images, np.asarray(held.labels),
-                         {"near_boundary": near.description, "heldout": f"{settings.heldout_size} shapes from the prior"})
+        near = near_boundary_shapes(eval_size, seed=seed + NEAR_BOUNDARY_SEED_OFFSET)
+        held = make_shapes_dataset(heldout_size, seed=seed + HELDOUT_SEED_OFFSET)
+        return EvalSets(near.images, np.asarray(near.labels), held.images, np.asarray(held.labels),
+                        {"near_boundary": near.description,
+                         "heldout": {"kind": "shapes from the prior", "n": heldout_size, "seed": seed + HELDOUT_SEED_OFFSET}})
     from levelsets.data.mnist import load_mnist
 
     held = load_mnist("heldout", echo=None)
     images = torch.as_tensor(held.images).float()
     onehot = np.eye(10)[np.asarray(held.labels)]
-    return _EvalSets(images, onehot, images, np.asarray(held.labels),
-                     {"near_boundary": f"MNIST held-out split ({held.source}); hard labels", "heldout": held.source})
+    return EvalSets(images, onehot, images, np.asarray(held.labels),
+                    {"near_boundary": f"MNIST held-out split ({held.source}); hard labels", "heldout": held.source})
 
 
-def _evaluate(model, sets: _EvalSets, device) -> dict[str, float]:
+def evaluate_round(model, sets: EvalSets, device="cpu") -> dict[str, float]:
+    """Evaluate one round's classifier on the loop's sets.
+
+    Returns the metrics of :func:`levelsets.softlabels.evaluation.evaluate_classifier` on the
+    near-boundary set (``kl`` is KL(exact posterior ‖ classifier) for shapes), plus on the
+    ordinary held-out set with its true classes: ``heldout_accuracy`` and
+    ``heldout_calibration_rmse`` (adaptive-binning RMSE calibration error against the true class).
+    """
     from levelsets.classifiers.training import predict_probs
-    from levelsets.softlabels.evaluation import evaluate_classifier
+    from levelsets.softlabels.evaluation import calibration_rmse, evaluate_classifier
 
     metrics = dict(evaluate_classifier(model, sets.near_images, sets.near_labels, device=device).metrics)
-    probs = predict_probs(model, sets.heldout_images, batch_size=512, device=device)
-    metrics["heldout_accuracy"] = float((probs.argmax(-1).cpu().numpy() == sets.heldout_classes).mean())
+    probs = predict_probs(model, sets.heldout_images, batch_size=512, device=device).cpu().numpy()
+    classes = np.asarray(sets.heldout_classes)
+    metrics["heldout_accuracy"] = float((probs.argmax(-1) == classes).mean())
+    metrics["heldout_calibration_rmse"] = calibration_rmse(probs, np.eye(probs.shape[1])[classes])
     return metrics
 
 
@@ -208,16 +292,22 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
     started = time.perf_counter()
     table: list[dict[str, Any]] = []
     with atomic_output_dir(settings.out, overwrite=settings.overwrite) as tmp:
-        sets = _eval_sets(settings)
+        sets = loop_eval_sets(settings.world, eval_size=settings.eval_size, heldout_size=settings.heldout_size, seed=settings.seed)
         augment: list[Path] = []
         augment_labels: list[Path | None] = []
 
+        details: list[dict[str, Any]] = []
+        repeat = settings.augment_repeat
+        recipe: dict[str, Any] = {"epochs": settings.epochs} if settings.epochs else {}
+        if settings.world == "shapes":
+            recipe["n_heldout"] = settings.heldout_size
+
         def train(round_dir: Path):
             return train_with_soft_labels(
-                settings.world, method=settings.method, augment=augment, augment_labels=augment_labels or None,
+                settings.world, method=settings.method, augment=[a for a in augment for _ in range(repeat)],
+                augment_labels=[a for a in augment_labels for _ in range(repeat)] or None,
                 label_source=label_source, n_train=settings.n_train, seed=settings.seed, device=str(device),
-                out=round_dir / "classifier.pt", echo=echo, progress=settings.progress,
-                **({"epochs": settings.epochs} if settings.epochs else {}),
+                out=round_dir / "classifier.pt", echo=echo, progress=settings.progress, **recipe,
             )
 
         for r in range(settings.rounds + 1):
@@ -240,13 +330,15 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                         seed=settings.seed + 1000 * r, device=str(device), out=round_dir / "runs" / safe,
                         classifier=previous, progress=settings.progress,
                     )
-                    run_sample_job(job, echo=echo)
+                    done = run_sample_job(job, echo=echo)
+                    details.append({"round": r, "target": target, "run": str(Path(f"round_{r}") / "runs" / safe),
+                                    **{k: done.summary[k] for k in _RUN_KEYS if k in done.summary}})
                     augment.append(job.out)
                     augment_labels.append(_simulator_labels(settings, job.out) if settings.labeler == "simulator" else None)
                     added += settings.samples_per_target
             echo(f"Round {r}: training on base data + {len(augment)} augmenting run(s) ...")
             model, card = train(round_dir)
-            metrics = _evaluate(model, sets, device)
+            metrics = evaluate_round(model, sets, device)
             row = {"round": r, "augmenting_runs": len(augment), "added_this_round": added, **metrics}
             table.append(row)
             echo("  " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
@@ -254,7 +346,7 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
         write_json(tmp / "table.json", table)
         (tmp / "table.md").write_text(markdown_table(table))
         plot_rounds(table, [m for m in ROUND_METRICS if m in table[0]], path=tmp / "rounds.png")
-        summary = {"table": table, "eval_sets": sets.description, "wall_seconds": time.perf_counter() - started}
+        summary = {"table": table, "runs": details, "eval_sets": sets.description, "wall_seconds": time.perf_counter() - started}
         summary.update(provenance(settings=asdict(settings), seed=settings.seed, data=sets.description))
         write_json(tmp / "summary.json", summary)
     echo(f"Wrote {settings.out}")

@@ -19,7 +19,8 @@ def loop(
     steps: int = typer.Option(150, "--steps", "-T"),
     burn_in: int = typer.Option(100, "--burn-in"),
     alpha: float = typer.Option(50.0, "--alpha"),
-    n_train: int | None = typer.Option(None, "--n-train", help="Base training examples (default: the classifier recipe's)."),
+    augment_repeat: int = typer.Option(1, "--augment-repeat", help="Add each augmenting run this many times (weight of the labelled samples vs base data)."),
+    n_train: int | None = typer.Option(None, "--n-train", help="Base training examples (default: 4,000 shapes; all of the MNIST split)."),
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs per round (default: the recipe's)."),
     method: str = typer.Option("ce", "--method", help="ce | label-smoothing | mixup | mix-maxent | ent-wc"),
     eval_size: int = typer.Option(2000, "--eval-size", help="Near-boundary evaluation examples."),
@@ -42,6 +43,7 @@ def loop(
     settings = LoopSettings(
         world=world, rounds=rounds, labeler=labeler, targets=tuple(target) or None,
         samples_per_target=samples_per_target, particles=particles, steps=steps, burn_in=burn_in, alpha=alpha,
+        augment_repeat=augment_repeat,
         n_train=n_train, epochs=epochs, method=method, eval_size=eval_size, heldout_size=heldout_size,
         simulator_responses=simulator_responses, elicited_labels=elicited_labels, stimuli=stimuli,
         seed=seed, device=device, out=out, overwrite=overwrite, progress=not quiet,

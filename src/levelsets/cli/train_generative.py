@@ -48,7 +48,7 @@ def _train(
 
 
 _DATASET = typer.Option("mnist", "--dataset", help="Training data; only mnist for now.")
-_EPOCHS = typer.Option(None, "--epochs", min=1, help="Training epochs (default: VAE 30, GAN 60).")
+_EPOCHS = typer.Option(None, "--epochs", min=1, help="Training epochs (default: VAE 40, GAN 60).")
 _DATA_DIR = typer.Option(
     None, "--data-dir", help="Directory with the standard MNIST IDX files (full MNIST); default: the offline subset."
 )

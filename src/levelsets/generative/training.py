@@ -40,7 +40,7 @@ class VaeTrainSettings:
         ``"auto"``, ``"cpu"``, ``"cuda"``...
     """
 
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0

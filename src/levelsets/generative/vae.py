@@ -23,8 +23,10 @@ Why this choice
 * **Small conv net** (encoder 1→16→32 channels with stride-2 convolutions, decoder the mirror
   image with transposed convolutions, ~0.41 M parameters each, mostly in the 256 × 1,568 linear
   layer): convolutions share weights across the image, so the model generalises from the 4,000
-  offline digits without memorising them, and a decoder forward pass for a few hundred particles
-  costs milliseconds on a CPU, which keeps the level-set sampler fast.
+  offline digits without memorising them (held-out negative ELBO within ~5 nats of the training
+  value), and the decoder stays cheap for the level-set sampler (a forward pass for 256
+  particles takes tens of milliseconds on one CPU core; halving the channels again costs
+  visibly blurrier digits, doubling them costs 3× the time).
 * **No KL annealing / β**: with a 5-d latent the KL term is small relative to the 784-pixel
   reconstruction term, all 5 dimensions stay active, and the aggregate posterior stays close
   to :math:`\mathcal N(0, I_5)`, which is what makes the prior a sensible data distribution for the

@@ -1,0 +1,89 @@
+"""End-to-end tests of `levelsets loop` on tiny settings (shapes world), and its bad-input errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from levelsets.cli import app
+from levelsets.loop import DEFAULT_TARGETS, ROUND_METRICS
+from levelsets.sample_runs import load_run
+
+runner = CliRunner()
+TINY = [
+    "--world", "shapes", "--samples-per-target", "8", "--particles", "16", "--steps", "8", "--burn-in", "4",
+    "--n-train", "300", "--epochs", "1", "--eval-size", "100", "--heldout-size", "100", "--quiet",
+]
+
+
+@pytest.mark.slow
+def test_loop_two_rounds_end_to_end(tmp_path):
+    out = tmp_path / "loop"
+    result = runner.invoke(app, ["loop", *TINY, "--rounds", "2", "--labeler", "truth", "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("table.json", "table.md", "rounds.png", "summary.json"):
+        assert (out / name).is_file(), name
+    table = json.loads((out / "table.json").read_text())
+    assert [row["round"] for row in table] == [0, 1, 2]
+    targets = DEFAULT_TARGETS["shapes"]
+    assert [row["augmenting_runs"] for row in table] == [0, len(targets), 2 * len(targets)]
+    assert [row["added_this_round"] for row in table] == [0, 8 * len(targets), 8 * len(targets)]
+    for row in table:
+        for metric in ROUND_METRICS:
+            assert row[metric] == row[metric] and row[metric] >= 0.0, (row["round"], metric)  # finite, not NaN
+        assert 0.0 <= row["accuracy"] <= 1.0 and 0.0 <= row["heldout_accuracy"] <= 1.0
+    md = (out / "table.md").read_text().strip().splitlines()
+    assert len(md) == 2 + 3 and md[0].startswith("| round |")
+    assert (out / "table.md").read_text() in result.stdout
+    for r in range(3):
+        assert (out / f"round_{r}" / "classifier.pt").is_file()
+        card = json.loads((out / f"round_{r}" / "classifier.card.json").read_text())
+        assert len(card["training_data"]["augment"]) == r * len(targets)
+        assert card["training_data"]["base_examples"] == 300
+        assert all(a["labels"] == "posterior" for a in card["training_data"]["augment"])
+    assert not (out / "round_0" / "runs").exists()
+    for r in (1, 2):
+        runs = sorted(p.name for p in (out / f"round_{r}" / "runs").iterdir())
+        assert len(runs) == len(targets)
+        for name in runs:
+            run = load_run(out / f"round_{r}" / "runs" / name)
+            assert len(run) == 8 and run.exact_posterior is not None
+            sampled_with = json.loads((out / f"round_{r}" / "runs" / name / "summary.json").read_text())["classifier"]["path"]
+            assert sampled_with.endswith(f"round_{r - 1}/classifier.pt"), sampled_with
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["table"] == table and summary["seed"] == 1 and "versions" in summary
+    assert summary["settings"]["labeler"] == "truth"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--labeler", "oracle"], "unknown --labeler"),
+        (["--labeler", "truth", "--world", "mnist"], "--world shapes"),
+        (["--labeler", "simulator"], "--simulator-responses"),
+        (["--labeler", "elicited"], "--elicited-labels"),
+        (["--rounds", "0"], "--rounds must be"),
+        (["--world", "cifar"], "unknown world"),
+        (["--method", "magic"], "unknown --method"),
+        (["--samples-per-target", "50", "--particles", "10"], "cannot exceed"),
+        (["--burn-in", "20", "--steps", "10"], "--burn-in"),
+        (["--augment-repeat", "0"], "--augment-repeat"),
+        (["--target", "1vs7"], "target"),
+    ],
+)
+def test_bad_input_one_line_and_nothing_written(tmp_path, args, fragment):
+    out = tmp_path / "loop"
+    result = runner.invoke(app, ["loop", "--quiet", *args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_simulator_responses_must_exist(tmp_path):
+    result = runner.invoke(app, ["loop", "--labeler", "simulator", "--simulator-responses", str(tmp_path / "none.json"),
+                                 "--out", str(tmp_path / "loop")])
+    assert result.exit_code == 2 and "does not exist" in result.stderr, result.output
+    assert list(tmp_path.iterdir()) == []

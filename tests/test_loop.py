@@ -1,0 +1,90 @@
+"""Tests of the soft-label loop's Python API (levelsets.loop)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from levelsets.errors import LevelsetsError
+from levelsets.loop import DEFAULT_TARGETS, LOOP_N_TRAIN, LoopSettings, markdown_table, run_loop
+
+
+def test_markdown_table_rows_columns_and_formatting():
+    table = [
+        {"round": 0, "augmenting_runs": 0, "added_this_round": 0, "kl": 0.123456, "accuracy": 0.5, "n": 10},
+        {"round": 1, "augmenting_runs": 3, "added_this_round": 30, "kl": 0.05, "accuracy": 0.75, "n": 10},
+    ]
+    md = markdown_table(table, metrics=("kl", "ce", "accuracy"))
+    lines = md.splitlines()
+    assert md.endswith("\n")
+    assert lines[0] == "| round | augmenting_runs | kl | accuracy |"  # ce is absent from the rows: dropped
+    assert lines[1] == "|---|---|---|---|"
+    assert lines[2] == "| 0 | 0 | 0.1235 | 0.5000 |"
+    assert lines[3] == "| 1 | 3 | 0.0500 | 0.7500 |"
+    assert len(lines) == 4
+
+
+def test_markdown_table_empty_table_has_only_header():
+    assert markdown_table([]).splitlines() == ["| round | augmenting_runs |", "|---|---|"]
+
+
+def test_settings_defaults(tmp_path):
+    s = LoopSettings(out=tmp_path / "x")
+    assert s.targets == DEFAULT_TARGETS["shapes"]
+    assert s.n_train == LOOP_N_TRAIN["shapes"] == 4000
+    assert s.augment_repeat == 1 and s.rounds == 3 and s.labeler == "truth"
+    assert LoopSettings(out=tmp_path / "y", n_train=123).n_train == 123
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"targets": ("graded:rocketvshouse",)}, "whole graded strip"),
+        ({"targets": ("confident:house",), "alpha": 10.0}, None),
+        ({"targets": ("1.0,0.0",)}, "zero entry"),
+        ({"alpha": 0.0}, "--alpha"),
+        ({"epochs": 0}, "--epochs"),
+        ({"n_train": 0}, "--n-train"),
+        ({"eval_size": 0}, "--eval-size"),
+    ],
+)
+def test_settings_validation(tmp_path, kwargs, fragment):
+    if fragment is None:
+        LoopSettings(out=tmp_path / "ok", **kwargs)  # valid: no error
+        return
+    with pytest.raises(LevelsetsError, match=fragment.replace("-", r"\-")):
+        LoopSettings(out=tmp_path / "bad", **kwargs)
+
+
+@pytest.mark.slow
+def test_target_labeler_with_repeat(tmp_path):
+    """The ``target`` labeler labels every sample by its run's target; repeat=2 adds each run twice."""
+    out = tmp_path / "loop"
+    settings = LoopSettings(
+        world="shapes", rounds=1, labeler="target", targets=("ambiguous", "0.3,0.7"), samples_per_target=6,
+        particles=12, steps=8, burn_in=4, n_train=200, epochs=1, eval_size=60, heldout_size=60, augment_repeat=2,
+        seed=4, device="cpu", out=out, progress=False,
+    )
+    result = run_loop(settings, echo=lambda _m: None)
+    assert [row["round"] for row in result.table] == [0, 1]
+    assert result.table[1]["augmenting_runs"] == 2 and result.table[1]["added_this_round"] == 12
+    card = json.loads((out / "round_1" / "classifier.card.json").read_text())
+    augment = card["training_data"]["augment"]
+    assert len(augment) == 4  # two runs, each added twice
+    assert all(a["labels"] == "target" for a in augment)
+    assert card["training_data"]["total_examples"] == 200 + 2 * 2 * 6
+    summary = json.loads((out / "summary.json").read_text())
+    assert [d["target"] for d in summary["runs"]] == ["ambiguous", "0.3,0.7"]
+    # the runs keep the target vector the samples were drawn for (what the labeler used)
+    from levelsets.sample_runs import load_run
+
+    run = load_run(out / "round_1" / "runs" / "0.3_0.7")
+    np.testing.assert_allclose(run.target, [0.3, 0.7])
+    assert table_rows_equal(result.table, json.loads((out / "table.json").read_text()))
+
+
+def table_rows_equal(a, b) -> bool:
+    """Rows equal up to JSON float round-trip."""
+    return len(a) == len(b) and all(x.keys() == y.keys() and all(x[k] == pytest.approx(y[k]) for k in x) for x, y in zip(a, b))
