@@ -74,11 +74,23 @@ class SyntheticCNN(torch.nn.Module):
         self.c2 = torch.nn.Conv2d(32, 64, 3, padding=1)
         self.fc1 = torch.nn.Linear(64 * 7 * 7, 128)
         self.fc2 = torch.nn.Linear(128, 10)
+        self.register_buffer("shift", torch.zeros(10))
+        self.register_buffer("gain", torch.ones(()))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.max_pool2d(torch.relu(self.c1(x)), 2)
         h = torch.max_pool2d(torch.relu(self.c2(h)), 2)
-        return 8.0 * self.fc2(torch.relu(self.fc1(h.flatten(1))))  # spread logits: classes vary with z
+        return self.fc2(torch.relu(self.fc1(h.flatten(1))))
+
+    def calibrate(self, x: torch.Tensor, spread: float = 3.0) -> None:
+        """Standardize the logits over prior images so predictions vary with z (random weights alone
+        give near-uniform probabilities, and then no level set is reachable)."""
+        logits = self.raw(x)
+        self.shift.copy_(logits.mean(0))
+        self.gain.copy_(spread / (logits - logits.mean(0)).std())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.raw(x) - self.shift) * self.gain
 
 
 def build_world(name: str, device: torch.device):
@@ -94,6 +106,8 @@ def build_world(name: str, device: torch.device):
         prior = torch.distributions.Independent(
             torch.distributions.Normal(torch.zeros(5, device=device), torch.ones(5, device=device)), 1
         )
+        with torch.no_grad():
+            cnn.calibrate(dec(prior.sample((2000,))))
 
         @torch.no_grad()
         def decoder(z):

@@ -28,6 +28,12 @@ Usage::
     python benchmarks/softlabel_loop.py                       # full run, 3 seeds (~15-25 min on 2 busy cores)
     python benchmarks/softlabel_loop.py --seeds 0 1 2 3 4 --workers 2
     python benchmarks/softlabel_loop.py --quick --out /tmp/b  # smoke run (seconds)
+    python benchmarks/softlabel_loop.py --reaggregate benchmarks/results/softlabel_loop.json  # table only
+
+A last row evaluates the exact posterior itself (KL 0): it shows what each metric scores for a
+perfect classifier of this world — in particular that the argmax-correctness calibration error of
+seed 001 is far from 0 for it on the near-boundary set (it is right by argmax everywhere while its
+confidence is ~0.7), whereas the expected-correctness variant is ~0.
 
 Writes ``<out>/softlabel_loop.json`` (settings, per-seed rows, aggregates, provenance) and
 ``<out>/softlabel_loop.md`` (the README table), and prints the table.
@@ -112,16 +118,42 @@ def run_seed(seed: int, settings: dict[str, Any], workdir: str, threads: int) ->
     return {"seed": seed, "rows": rows, "loop_seconds": loop_seconds, "seconds": time.perf_counter() - started}
 
 
-def method_order(rounds: int) -> list[tuple[str, str]]:
+def bayes_reference(seed: int, settings: dict[str, Any]) -> dict[str, float]:
+    """The metrics of the exact posterior itself used as the classifier (a floor, not a method).
+
+    KL is 0 and argmax agreement 1 by construction; FGSM does not apply (NaN): the exact
+    posterior is a function of the latents, not of the pixels.
+    """
+    import numpy as np
+
+    from levelsets.loop import loop_eval_sets
+    from levelsets.softlabels.evaluation import calibration_rmse, cross_entropy, kl_divergence
+
+    sets = loop_eval_sets("shapes", eval_size=settings["eval_size"], heldout_size=settings["heldout_size"], seed=seed)
+    near, held, classes = sets.near_labels, sets.heldout_posteriors, sets.heldout_classes
+    return {
+        "kl": kl_divergence(near, near),
+        "ce": cross_entropy(near, near),
+        "calibration_rmse_expected": calibration_rmse(near, near, correctness="expected"),
+        "calibration_rmse": calibration_rmse(near, near),
+        "fgsm_ce": float("nan"),
+        "accuracy": 1.0,
+        "heldout_accuracy": float((held.argmax(1) == classes).mean()),
+        "heldout_calibration_rmse": calibration_rmse(held, np.eye(held.shape[1])[classes]),
+    }
+
+
+def method_order(rounds: int, *, reference: bool = False) -> list[tuple[str, str]]:
     """(key, display name) of every table row, in order."""
-    return [("hard", "hard labels (CE) = loop round 0"), *BASELINES,
+    rows = [("hard", "hard labels (CE) = loop round 0"), *BASELINES,
             *[(f"loop_round_{r}", f"loop, truth labels, round {r}") for r in range(1, rounds + 1)]]
+    return [*rows, ("bayes", "reference: exact posterior p(c|z)")] if reference else rows
 
 
 def aggregate(per_seed: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
     """Mean ± CI per method and metric, and the paired done-when checks (last round vs round 0)."""
     table = {}
-    for key, _ in method_order(rounds):
+    for key, _ in method_order(rounds, reference=all("bayes" in s["rows"] for s in per_seed)):
         table[key] = {m: mean_ci([s["rows"][key][m] for s in per_seed]) for m, _ in METRICS}
     last = f"loop_round_{rounds}"
     kl_reduction = [1.0 - s["rows"][last]["kl"] / s["rows"]["hard"]["kl"] for s in per_seed]
@@ -145,6 +177,8 @@ def aggregate(per_seed: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
 
 
 def _cell(stat: dict[str, float]) -> str:
+    if math.isnan(stat["mean"]):
+        return "—"
     if math.isnan(stat["ci95"]):
         return f"{stat['mean']:.4f}"
     return f"{stat['mean']:.4f} ± {stat['ci95']:.4f}"
@@ -166,7 +200,7 @@ def markdown(result: dict[str, Any]) -> str:
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
-    for key, name in method_order(rounds):
+    for key, name in method_order(rounds, reference="bayes" in agg["table"]):
         lines.append("| " + " | ".join([name, *[_cell(agg["table"][key][m]) for m, _ in METRICS]]) + " |")
     dw = agg["done_when"]
     cal = dw["calibration_change"]
@@ -209,29 +243,40 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1, help="Torch threads per process.")
     parser.add_argument("--workdir", type=Path, default=None, help="Where classifiers and runs go (default: a temp dir).")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--reaggregate", type=Path, default=None,
+                        help="Recompute the reference row, aggregates and table from a previous JSON (no training).")
     args = parser.parse_args(argv)
-
-    settings = dict(QUICK if args.quick else FULL)
-    for name in ("rounds", "n_train", "samples_per_target", "augment_repeat"):
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
-    seeds = args.seeds if not (args.quick and args.seeds == [0, 1, 2]) else [0, 1]
-    if len(seeds) < 2:
-        parser.error("give at least two seeds (intervals need them)")
 
     from levelsets.artifacts import provenance, write_json, write_sidecar
 
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="softlabel_loop_") as tmp:
-        workdir = str(args.workdir or tmp)
-        if args.workers > 1:
-            with ProcessPoolExecutor(max_workers=args.workers) as pool:
-                per_seed = list(pool.map(run_seed, seeds, [settings] * len(seeds), [workdir] * len(seeds), [args.threads] * len(seeds)))
-        else:
-            per_seed = []
-            for seed in seeds:
-                print(f"seed {seed} ...", file=sys.stderr, flush=True)
-                per_seed.append(run_seed(seed, settings, workdir, args.threads))
+    if args.reaggregate is not None:
+        import json
+
+        previous = json.loads(args.reaggregate.read_text())
+        settings, seeds, per_seed = previous["settings"], previous["seeds"], previous["per_seed"]
+        args.quick = previous["quick"]
+        started -= previous["wall_seconds"]
+    else:
+        settings = dict(QUICK if args.quick else FULL)
+        for name in ("rounds", "n_train", "samples_per_target", "augment_repeat"):
+            if getattr(args, name) is not None:
+                settings[name] = getattr(args, name)
+        seeds = args.seeds if not (args.quick and args.seeds == [0, 1, 2]) else [0, 1]
+        if len(seeds) < 2:
+            parser.error("give at least two seeds (intervals need them)")
+        with tempfile.TemporaryDirectory(prefix="softlabel_loop_") as tmp:
+            workdir = str(args.workdir or tmp)
+            if args.workers > 1:
+                with ProcessPoolExecutor(max_workers=args.workers) as pool:
+                    per_seed = list(pool.map(run_seed, seeds, [settings] * len(seeds), [workdir] * len(seeds), [args.threads] * len(seeds)))
+            else:
+                per_seed = []
+                for seed in seeds:
+                    print(f"seed {seed} ...", file=sys.stderr, flush=True)
+                    per_seed.append(run_seed(seed, settings, workdir, args.threads))
+    for record in per_seed:
+        record["rows"]["bayes"] = bayes_reference(record["seed"], settings)
     result: dict[str, Any] = {
         "benchmark": "softlabel_loop",
         "quick": args.quick,

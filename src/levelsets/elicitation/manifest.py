@@ -20,6 +20,10 @@ A stimulus directory holds
     an overview grid of the first stimuli with their ids.
 ``provenance.json``
     how the directory was made.
+
+:func:`elicited_label_files` maps soft labels built from a study's responses (ids = stimulus
+ids) back to the sample runs the stimuli came from, for training (the loop's ``elicited``
+labeler).
 """
 
 from __future__ import annotations

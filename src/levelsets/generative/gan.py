@@ -6,7 +6,7 @@ Generator :math:`g_\theta: z \in \mathbb R^5 \mapsto x \in [0, 1]^{1\times 28\ti
 (two linear layers to a 32×7×7 feature map, two stride-2 transposed convolutions, a sigmoid);
 discriminator :math:`D_\psi` (an MLP 784 → 512 → 256, a minibatch-standard-deviation feature,
 a linear head), every layer spectrally normalised. Hinge loss, Adam (lr 2e-4, β = (0.5, 0.999)),
-one discriminator step per generator step:
+batches of 32, one discriminator step per generator step:
 
 .. math::
 
@@ -31,8 +31,14 @@ must be stable on the 4,000-digit offline set on a CPU in a few minutes.
   size costs ~10× more per step on a CPU (measured: 38 s vs 4 s per epoch on one core); the MLP
   discriminator with spectral norm is stable on MNIST, and the transposed-convolution generator
   still draws smooth strokes.
+* **Batches of 32** rather than 64: twice the updates per epoch for the same compute; in our runs
+  this evened out the class balance of the generated digits.
 * **An exponential moving average (EMA) of the generator weights** is what gets saved: it
   smooths out the last steps' oscillations and gives cleaner digits at no training cost.
+
+Measured on the offline set (default settings, seed 0, 2 CPU threads, ~170 s): 2,000 generated
+digits classified by an RBF SVM trained on the same 4,000 digits fall into every class, each
+between 6.8% and 13.5%; the digits are recognisable but less clean than the VAE's.
 
 References
 ----------

@@ -73,7 +73,7 @@ class GanTrainSettings:
     """
 
     epochs: int = 60
-    batch_size: int = 64
+    batch_size: int = 32
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)

@@ -136,6 +136,7 @@ def train_generator(
     from levelsets.generative import training
 
     _validate(kind, dataset, exclude_class)
+    device = "auto" if device is None else str(device)  # a torch.device is fine too
     target_dir = Path(out).expanduser() if out is not None else checkpoint_path(kind, dataset, exclude_class).parent
     if out is not None:
         from levelsets.artifacts import check_writable_dir

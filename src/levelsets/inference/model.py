@@ -238,7 +238,7 @@ class PyroPrior(pdist.TorchDistribution):
             lp = self.base.log_prob(value)
         try:
             inside = self.base.support.check(value)
-        except NotImplementedError:
+        except RuntimeError:  # no support declared (the base class raises a RuntimeError subclass)
             return lp
         while inside.ndim > lp.ndim:
             inside = inside.all(dim=-1)

@@ -283,7 +283,7 @@ def _prior_std(z: torch.Tensor, prior: torch.distributions.Distribution) -> torc
         std = prior.stddev.expand(z.shape[1:]).to(z)
         if bool(torch.isfinite(std).all() and (std > 0).all()):
             return std
-    except (NotImplementedError, AttributeError, RuntimeError):
+    except (AttributeError, RuntimeError):  # no stddev declared
         pass
     return torch.ones(z.shape[1], dtype=z.dtype, device=z.device)
 
