@@ -206,7 +206,7 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
         **world.describe(),
         "seed": seed,
     }
-    summary.update(summarize(result, target_t, tolerance=job.tolerance))
+    summary.update(summarize(result, target, tolerance=job.tolerance))
     summary["wall_seconds"] = result.wall_seconds
     summary["particle_steps_per_second"] = job.particles * job.steps / max(result.wall_seconds, 1e-9)
     summary["forward_evaluations"] = result.forward_evaluations
@@ -218,13 +218,13 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
         baseline = prior_rejection(world.prior, world.decoder, world.classifier, target_t,
                                    budget=result.forward_evaluations, tolerance=job.tolerance,
                                    batch_size=min(job.particles, 4096), generator=generator)
-        summary["compare_prior"] = sampling_yield(result, baseline, target_t)
+        summary["compare_prior"] = sampling_yield(result, baseline, target)
 
     SampleRun(
         latents=latents.cpu().numpy(), images=images, probs=probs, target=target.probs, class_names=world.class_names,
         particle_index=result.particle_index.cpu().numpy(), exact_posterior=exact,
     ).save(run_dir)
-    to_inference_data(result).to_netcdf(str(run_dir / "trace.nc"), engine="h5netcdf")
+    to_inference_data(result, latent_names=world.latent_names, class_names=world.class_names).to_netcdf(str(run_dir / "trace.nc"), engine="h5netcdf")
     title = f"{world.name}/{world.prior_name} · target {target.spec} · Δ={summary['delta'] * 100:.2f}%"
     plot_sample_grid(images, probs, world.class_names, title=title, path=run_dir / "grid.png")
 
