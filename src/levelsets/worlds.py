@@ -125,6 +125,7 @@ def load_world(
     """
     from levelsets.classifiers.black_box import as_probability_fn
     from levelsets.classifiers.zoo import get_classifier, load_classifier
+    from levelsets.devices import forward_batch_size, prepare_for_inference
 
     def classifier_for(name: str):
         if classifier_path is not None:
@@ -152,7 +153,8 @@ def load_world(
             prior_name=prior,
             prior=shapes_prior,
             decoder=lambda z: shapes.render(z),
-            classifier=as_probability_fn(model, num_classes=2, device=device, logits=True),
+            classifier=as_probability_fn(prepare_for_inference(model, device), num_classes=2, device=device, logits=True,
+                                         batch_size=forward_batch_size(device)),
             class_names=tuple(shapes.SHAPES_CLASSES),
             latent_names=names,
             exact_posterior=shapes.exact_posterior,
@@ -167,7 +169,7 @@ def load_world(
     decoder, gen_card = get_generator(
         prior, "mnist", exclude_class=exclude_class, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo
     )
-    decoder = decoder.to(device).eval()
+    decoder = prepare_for_inference(decoder, device)
     latent_dim = int(gen_card.get("config", {}).get("latent_dim", 5))
     latent_prior = torch.distributions.Independent(
         torch.distributions.Normal(torch.zeros(latent_dim, device=device), torch.ones(latent_dim, device=device)), 1
@@ -182,7 +184,8 @@ def load_world(
         prior_name=prior,
         prior=latent_prior,
         decoder=decode,
-        classifier=as_probability_fn(model, num_classes=10, device=device, logits=True),
+        classifier=as_probability_fn(prepare_for_inference(model, device), num_classes=10, device=device, logits=True,
+                                     batch_size=forward_batch_size(device)),
         class_names=tuple(MNIST_CLASSES),
         latent_names=tuple(f"z{i + 1}" for i in range(latent_dim)),
         exact_posterior=None,
