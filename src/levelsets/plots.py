@@ -1,4 +1,4 @@
-"""Pictures of level sets: sample grids, latent scatters, graded strips.
+"""Pictures of level sets: sample grids, latent scatters (one or several level sets), graded strips.
 
 All functions draw on a fresh :class:`matplotlib.figure.Figure` (no pyplot state, no display
 needed) and return the figure; pass ``path`` to also save a PNG.
@@ -7,7 +7,8 @@ needed) and return the figure; pass ``path`` to also save a PNG.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,94 @@ def plot_latents(
         ax.set_ylabel(f"{used} 2")
     ax.legend(fontsize=7, markerscale=2, loc="best")
     ax.set_title(title or f"latents ({used})", fontsize=10)
+    return _save(fig, path)
+
+
+_SET_STYLES = (("*", "#111111"), ("D", "#e6007e"), ("P", "#0b5d1e"), ("X", "#8a4b00"))
+
+
+@dataclass
+class LatentPanel:
+    """One panel of :func:`plot_latent_panels`: prior draws and any number of level sets of one latent space.
+
+    Attributes
+    ----------
+    title:
+        Panel title (e.g. the prior's name).
+    prior_latents:
+        Prior draws ``(m, d)``.
+    prior_classes:
+        Predicted class index of each prior draw ``(m,)``.
+    level_sets:
+        Label → level-set latents ``(n_j, d)`` (e.g. ``{"1vs7": z17, "8vs9": z89}``).
+    latent_names:
+        Axis names when the embedding is the first two coordinates (d ≤ 3).
+    """
+
+    title: str
+    prior_latents: np.ndarray
+    prior_classes: np.ndarray
+    level_sets: Mapping[str, np.ndarray]
+    latent_names: Sequence[str] = ("z1", "z2")
+
+
+def plot_latent_panels(
+    panels: Sequence[LatentPanel],
+    class_names: Sequence[str],
+    *,
+    title: str = "",
+    method: str = "auto",
+    seed: int = 0,
+    label_classes: bool = True,
+    path: str | Path | None = None,
+) -> Figure:
+    """Prior latents coloured by predicted class with several level sets marked distinctly (seed 003 fig. 4).
+
+    Each panel embeds its prior draws and all its level sets *jointly* with :func:`embed_2d`
+    (t-SNE for d > 3), so the sets sit where they belong among the prior's class clusters.
+    With ``label_classes`` each class's name is written at the median of its prior points.
+    """
+    fig = Figure(figsize=(6.0 * len(panels) + 1.6, 5.6))
+    handles: dict[str, object] = {}
+    for p, panel in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), p + 1)
+        sets = [np.asarray(z, dtype=np.float64) for z in panel.level_sets.values()]
+        prior = np.asarray(panel.prior_latents, dtype=np.float64)
+        emb, used = embed_2d(np.concatenate([prior, *sets], axis=0), method=method, seed=seed)
+        prior_2d = emb[: len(prior)]
+        classes = np.asarray(panel.prior_classes)
+        for k, name in enumerate(class_names):
+            mask = classes == k
+            if mask.any():
+                h = ax.scatter(prior_2d[mask, 0], prior_2d[mask, 1], s=7, alpha=0.35, color=_PALETTE[k % 10],
+                               label=f"prior, predicted {name}")
+                handles.setdefault(f"prior, predicted {name}", h)
+                if label_classes:
+                    cx, cy = np.median(prior_2d[mask], axis=0)
+                    ax.text(cx, cy, str(name), fontsize=13, fontweight="bold", ha="center", va="center",
+                            color=_PALETTE[k % 10], alpha=0.9,
+                            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.6, "edgecolor": "none"})
+        start = len(prior)
+        for j, (label, z) in enumerate(zip(panel.level_sets, sets)):
+            marker, color = _SET_STYLES[j % len(_SET_STYLES)]
+            pts = emb[start : start + len(z)]
+            start += len(z)
+            h = ax.scatter(pts[:, 0], pts[:, 1], s=46 if marker == "*" else 24, marker=marker, color=color,
+                           edgecolor="white", linewidth=0.4, label=f"level set {label}", zorder=3)
+            handles.setdefault(f"level set {label}", h)
+        if used == "coordinates":
+            ax.set_xlabel(panel.latent_names[0])
+            ax.set_ylabel(panel.latent_names[1])
+        else:
+            ax.set_xlabel(f"{used} 1")
+            ax.set_ylabel(f"{used} 2")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax.set_title(panel.title, fontsize=10)
+    fig.legend(list(handles.values()), list(handles), loc="center right", fontsize=8, markerscale=1.6, frameon=False)
+    fig.subplots_adjust(left=0.03, right=1.0 - 1.55 / fig.get_figwidth(), wspace=0.08, top=0.86 if title else 0.92)
+    if title:
+        fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 
 

@@ -207,6 +207,8 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
         "seed": seed,
     }
     summary.update(summarize(result, target, tolerance=job.tolerance))
+    summary["mean_probs"] = {name: float(probs[:, k].mean()) for k, name in enumerate(world.class_names)}
+    summary["mean_confidence"] = float(probs.max(axis=1).mean())
     summary["wall_seconds"] = result.wall_seconds
     summary["particle_steps_per_second"] = job.particles * job.steps / max(result.wall_seconds, 1e-9)
     summary["forward_evaluations"] = result.forward_evaluations

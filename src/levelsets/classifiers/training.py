@@ -258,7 +258,7 @@ def fit(
     and the method's randomness from a private ``torch.Generator`` seeded the same way, so a run
     is reproducible. A final batch of a single example is skipped (batch norm needs two).
     """
-    from tqdm.auto import tqdm
+    from levelsets.progress import progress_bar
 
     if len(train) == 0:
         raise LevelsetsError("the training set is empty; give at least one example")
@@ -283,11 +283,11 @@ def fit(
     for epoch in range(settings.epochs):
         model.train()
         total, loss_sum = 0, 0.0
-        bar = tqdm(
+        bar = progress_bar(
             _batches(train, settings.batch_size, gen, shuffle=True),
             total=steps_per_epoch,
             desc=f"epoch {epoch + 1}/{settings.epochs}",
-            disable=not settings.progress,
+            enabled=settings.progress,
             leave=True,
             unit="batch",
             dynamic_ncols=True,

@@ -276,7 +276,7 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
         On unreadable runs, runs that disagree on classes or image shape, catch trials requested
         without a ``confident:`` run (or too few of them), or impossible settings.
     """
-    from tqdm.auto import tqdm
+    from levelsets.progress import progress_bar
 
     settings = settings or StimuliSettings()
     runs = _load_runs(run_dirs)
@@ -344,7 +344,7 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
 
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         (tmp / IMAGES_DIR).mkdir()
-        for record, image in tqdm(records, desc="stimuli", unit="png", disable=not progress):
+        for record, image in progress_bar(records, desc="stimuli", unit="png", enabled=progress):
             _to_pil(image, settings.size).save(tmp / record["file"], format="PNG", optimize=False)
         _contact_sheet(records, settings.size).save(tmp / CONTACT_SHEET, format="PNG")
         write_json(tmp / MANIFEST_FILE, manifest)

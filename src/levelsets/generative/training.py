@@ -142,9 +142,9 @@ def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor
 
 
 def _progress(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
+    from levelsets.progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="epoch", disable=not enabled, leave=False)
+    return progress_bar(total=total, desc=desc, unit="epoch", enabled=enabled)
 
 
 def train_vae(
