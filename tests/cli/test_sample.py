@@ -31,6 +31,8 @@ def test_sample_writes_every_artifact(tmp_path, tiny_shapes_classifier):
     assert 0.0 <= summary["within_tolerance"] <= 1.0
     assert sum(summary["exact_posterior_mean"].values()) == pytest.approx(1.0)
     run = load_run(out)
+    assert summary["mean_probs"]["house"] == pytest.approx(float(run.probs[:, 1].mean()), abs=1e-6)
+    assert summary["mean_confidence"] == pytest.approx(float(run.probs.max(1).mean()), abs=1e-6)
     assert run.latents.shape == (16, 3)
     assert run.images.shape == (16, 1, 64, 64)
     assert run.probs.shape == (16, 2)
