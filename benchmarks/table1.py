@@ -25,9 +25,10 @@ Outputs (``--out``, default ``benchmarks/results``)::
 
 and, for a default full run, ``docs/images/table1_tsne.png`` and
 ``docs/images/mnist_1vs7_{vae,gan}_grid.png``. ``--quick`` writes ``table1_quick.*`` instead, uses
-tiny sampler settings and — when the models are missing — tiny models (1 epoch; a 500-digit
-classifier) trained into ``<model home>/table1-quick`` so that they never shadow the real cached
-models.
+tiny sampler settings, samples through the lower-level API (``samples.npz`` and ``grid.png`` only;
+same seeds and numbers as a job) and — when the models are missing — tiny models (1 epoch; a
+500-digit classifier) trained into ``<model home>/table1-quick`` so that they never shadow the
+real cached models.
 
 Usage::
 
@@ -74,7 +75,7 @@ QUICK_HOME = "table1-quick"
 N_PRIOR_TSNE = {"full": 1000, "quick": 150}
 
 RECORDED = ("delta", "distinct", "samples", "acceptance_rate", "rhat_max", "ess_bulk_min", "within_tolerance",
-            "target_classes_share", "final_delta", "wall_seconds", "forward_evaluations")
+            "target_classes_share", "final_delta", "wall_seconds", "forward_evaluations", "burn_in_ancestors")
 
 
 def goal_delta(prior: str, target: str) -> float:
@@ -92,6 +93,17 @@ def check_cell(cell: dict[str, Any]) -> dict[str, bool]:
     }
     checks["all"] = all(checks.values())
     return checks
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository when inside it (so committed results carry no machine paths)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def _resolve(shown: str) -> Path:
+    path = Path(shown)
+    return path if path.is_absolute() else REPO / path
 
 
 def _finite(x: Any) -> bool:
@@ -133,21 +145,86 @@ def ensure_quick_models(priors: list[str], seed: int, echo) -> None:
         get_generator(prior, seed=seed, device="cpu", echo=echo, epochs=QUICK_MODELS[f"{prior}_epochs"], progress=False)
 
 
-def run_cell(prior: str, target: str, settings: dict[str, Any], seed: int, runs_dir: Path, device: str, echo) -> dict[str, Any]:
-    """One ``levelsets sample`` job; return the recorded numbers of its summary."""
+def latent_spread(latents) -> float:
+    """Mean pairwise distance of the sample latents over its expectation under the N(0, I_d) prior.
+
+    1 = as spread out as prior draws; near 0 = the samples are (visually) near-copies of a few
+    points even when every latent is distinct. ``distinct`` alone cannot tell these apart.
+    """
+    import numpy as np
+    from scipy.spatial.distance import pdist
+    from scipy.special import gammaln
+
+    z = np.asarray(latents, dtype=np.float64)
+    if len(z) < 2:
+        return float("nan")
+    d = z.shape[1]
+    expected = 2.0 * math.exp(gammaln((d + 1) / 2) - gammaln(d / 2))  # E|z - z'| = sqrt(2) E chi_d
+    return float(pdist(z).mean() / expected)
+
+
+def sample_job(prior: str, target: str, settings: dict[str, Any], seed: int, out: Path, device: str, echo) -> dict[str, Any]:
+    """A full ``levelsets sample`` job (:func:`run_sample_job`): every artifact the CLI writes; its summary."""
     from levelsets.sampling import SampleJob, run_sample_job
 
-    job = SampleJob(world="mnist", prior=prior, target=target, seed=seed, device=device, out=runs_dir / f"{prior}_{target}",
-                    overwrite=True, progress=False, **settings)
+    job = SampleJob(world="mnist", prior=prior, target=target, seed=seed, device=device, out=out, overwrite=True,
+                    progress=False, **settings)
+    return run_sample_job(job, echo=echo).summary
+
+
+def sample_direct(prior: str, target: str, settings: dict[str, Any], seed: int, out: Path, device: str, echo) -> dict[str, Any]:
+    """The same sampling through the lower-level API (same seeds, same numbers), writing only
+    ``samples.npz`` and ``grid.png``: ``--quick`` uses it because the per-run ``latents.png``
+    t-SNE and ``trace.nc`` of a full job would dominate a smoke run."""
+    import shutil as _shutil
+
+    import torch
+
+    from levelsets.inference.diagnostics import summarize
+    from levelsets.inference.sampler import SamplerSettings, sample_level_set
+    from levelsets.plots import plot_sample_grid
+    from levelsets.sample_runs import SampleRun
+    from levelsets.seeding import seed_everything
+    from levelsets.targets import parse_target
+    from levelsets.worlds import load_world
+
+    seed_everything(seed)
+    world = load_world("mnist", prior, device=device, seed=seed, echo=echo)
+    tgt = parse_target(target, world.class_names)
+    sampler = SamplerSettings(particles=settings["particles"], steps=settings["steps"], burn_in=settings["burn_in"],
+                              samples=settings["samples"], alpha=settings["alpha"], relaxation=settings["relaxation"],
+                              thin=settings["thin"], seed=seed, device=device, progress=False)
+    result = sample_level_set(world.prior, world.decoder, world.classifier,
+                              torch.as_tensor(tgt.probs, dtype=torch.float32, device=device), sampler)
+    summary = {**world.describe(), **summarize(result, tgt, tolerance=settings["tolerance"])}
+    with torch.no_grad():
+        images = world.decoder(result.latents.to(device)).float().cpu().numpy()
+    probs = result.probs.detach().cpu().numpy()
+    if out.exists():
+        _shutil.rmtree(out)
+    out.mkdir(parents=True)
+    SampleRun(latents=result.latents.cpu().numpy(), images=images, probs=probs, target=tgt.probs,
+              class_names=world.class_names, particle_index=result.particle_index.cpu().numpy()).save(out)
+    plot_sample_grid(images, probs, world.class_names, path=out / "grid.png",
+                     title=f"mnist/{prior} · target {target} · Δ={summary['delta'] * 100:.2f}%")
+    return summary
+
+
+def run_cell(prior: str, target: str, settings: dict[str, Any], seed: int, runs_dir: Path, device: str, echo,
+             *, full_job: bool = True) -> dict[str, Any]:
+    """Sample one cell (a full job, or :func:`sample_direct`); return its recorded numbers and goal checks."""
+    from levelsets.sample_runs import load_run
+
+    out = runs_dir / f"{prior}_{target}"
     started = time.perf_counter()
-    result = run_sample_job(job, echo=echo)
-    summary = result.summary
+    summary = (sample_job if full_job else sample_direct)(prior, target, settings, seed, out, device, echo)
     cell: dict[str, Any] = {"prior": prior, "target": target, **{k: summary.get(k) for k in RECORDED}}
     cell["job_seconds"] = time.perf_counter() - started
-    cell["run_dir"] = str(result.out)
+    cell["run_dir"] = _shown(out)
     cell["data"] = summary.get("data")
     cell["classifier"] = summary.get("classifier")
     cell["generator"] = summary.get("generator")
+    cell["latent_spread"] = latent_spread(load_run(out).latents)
     cell["paper_delta"] = PAPER_DELTA[(prior, target)]
     cell["goal_delta"] = goal_delta(prior, target)
     cell["meets"] = check_cell(cell)
@@ -173,7 +250,7 @@ def tsne_figure(cells: list[dict[str, Any]], n_prior: int, seed: int, device: st
             z = world.prior.sample((n_prior,))
         with torch.no_grad():
             classes = world.classifier(world.decoder(z)).argmax(-1).cpu().numpy()
-        sets = {t: load_run(runs[t]["run_dir"]).latents for t in ("1vs7", "8vs9") if t in runs}
+        sets = {t: load_run(_resolve(runs[t]["run_dir"])).latents for t in ("1vs7", "8vs9") if t in runs}
         panels.append(LatentPanel(title=f"{prior.upper()} prior: {n_prior} prior draws + level sets",
                                   prior_latents=z.cpu().numpy(), prior_classes=classes, level_sets=sets,
                                   latent_names=world.latent_names))
@@ -206,11 +283,14 @@ def markdown(record: dict[str, Any]) -> str:
         f"tolerance ±{s['tolerance']:g}. Δ = seed 003 eq. 5 over the n returned samples. "
         f"Goal: Δ ≤ paper (VAE 1vs7 ≤ 3.1%, VAE 8vs9 ≤ 3.8%), distinct ≥ {MIN_DISTINCT_SHARE:.0%} of n, "
         f"target pair = top-2 classes for ≥ {MIN_TARGET_CLASSES_SHARE:.0%} (AvsB). "
-        "The paper reports no per-cell distinct counts; its GAN runs ended with < 10 distinct samples.",
+        "The paper reports no per-cell distinct counts; its GAN runs ended with < 10 distinct samples. "
+        "spread = mean pairwise latent distance of the samples / its value under the N(0, I) prior "
+        "(not a goal; low values mean near-copies even when all latents are distinct). ancestors = distinct "
+        "initial prior draws with descendants after the tempered burn-in (of N particles). wall s = sampling only.",
         "",
         "| prior | target | Δ (ours) | Δ (paper) | goal Δ ≤ | distinct / n | accept | R-hat max | ESS bulk min "
-        "| within ±tol | target pair top-2 | wall s | meets goal |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| within ±tol | target pair top-2 | spread | ancestors | wall s | meets goal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in record["cells"]:
         failed = [k for k in ("delta", "distinct", "target_classes_share") if not c["meets"][k]]
@@ -219,10 +299,11 @@ def markdown(record: dict[str, Any]) -> str:
             f"| {c['distinct']} / {c['samples']} | {_num(c['acceptance_rate'], '.3f')} | {_num(c['rhat_max'], '.2f')} "
             f"| {_num(c['ess_bulk_min'], '.0f')} | {_pct(c['within_tolerance'])} "
             f"| {_pct(c['target_classes_share']) if c['target_classes_share'] is not None else 'n/a'} "
-            f"| {_num(c['wall_seconds'], '.0f')} | {'yes' if c['meets']['all'] else 'no (' + ', '.join(failed) + ')'} |"
+            f"| {_num(c.get('latent_spread'), '.2f')} | {_num(c.get('burn_in_ancestors'), 'd')} | {_num(c['wall_seconds'], '.0f')} | {'yes' if c['meets']['all'] else 'no (' + ', '.join(failed) + ')'} |"
         )
     met = sum(c["meets"]["all"] for c in record["cells"])
-    lines += ["", f"Cells meeting every goal: {met} / {len(record['cells'])}."]
+    lines += ["", f"Cells meeting every goal: {met} / {len(record['cells'])}. Wall seconds: {record.get('torch_threads', '?')} "
+                  f"torch thread(s) on {record.get('machine', {}).get('cpus', '?')} CPUs ({record['device']}); noisy on a shared machine."]
     return "\n".join(lines) + "\n"
 
 
@@ -284,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pairs = [(p, t) for p in args.priors for t in args.targets]
         for i, (prior, target) in enumerate(pairs, 1):
             print(f"[{i}/{len(pairs)}] {prior.upper()} × {target}: sampling ...", file=sys.stderr, flush=True)
-            cell = run_cell(prior, target, settings, args.seed, runs_dir, device, echo)
+            cell = run_cell(prior, target, settings, args.seed, runs_dir, device, echo, full_job=not args.quick)
             cells.append(cell)
             print(
                 f"[{i}/{len(pairs)}] {prior.upper()} × {target}: Δ = {_pct(cell['delta'])} (paper {_pct(cell['paper_delta'])}, "
@@ -301,17 +382,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     figures: dict[str, Any] = {}
     if tsne_info is not None:
-        figures["tsne"] = {"path": str(tsne_path), **tsne_info}
+        figures["tsne"] = {"path": _shown(tsne_path), **tsne_info}
     if docs_dir is not None:
         docs_dir.mkdir(parents=True, exist_ok=True)
         if tsne_info is not None:
             shutil.copyfile(tsne_path, docs_dir / "table1_tsne.png")
-            figures["tsne"]["docs"] = str(docs_dir / "table1_tsne.png")
+            figures["tsne"]["docs"] = _shown(docs_dir / "table1_tsne.png")
         for c in cells:
             if c["target"] == "1vs7":
                 dest = docs_dir / f"mnist_1vs7_{c['prior']}_grid.png"
-                shutil.copyfile(Path(c["run_dir"]) / "grid.png", dest)
-                figures[f"grid_{c['prior']}_1vs7"] = str(dest)
+                shutil.copyfile(_resolve(c["run_dir"]) / "grid.png", dest)
+                figures[f"grid_{c['prior']}_1vs7"] = _shown(dest)
 
     data = {c["prior"]: c["data"] for c in cells}
     record: dict[str, Any] = {
@@ -352,4 +433,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    from levelsets.errors import LevelsetsError
+
+    try:
+        main()
+    except LevelsetsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
