@@ -220,3 +220,21 @@ def test_single_particle_runs_and_moves():
     # the step size stays on the prior's scale (no collapsed population preconditioner)
     assert float(res.scale.min()) > 0.05
     assert float(res.acceptance[0]) > 0
+
+
+def test_burn_in_ancestors_counts_the_genealogy_of_the_smc_burn_in():
+    from levelsets.inference import summarize
+
+    def sharp(x):
+        p1 = torch.sigmoid(4 * x[:, 0])
+        return torch.stack([1 - p1, p1], 1)
+
+    # a likelihood that forces resampling: the N particles descend from fewer than N initial draws
+    res = sample_level_set(normal_prior(), identity, sharp, [0.05, 0.95], tiny(alpha=200.0))
+    assert 1 <= res.burn_in_ancestors < 200
+    assert summarize(res, [0.05, 0.95])["burn_in_ancestors"] == res.burn_in_ancestors
+    # equal weights (constant likelihood) and no tempering keep every initial draw
+    flat = sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny())
+    assert flat.burn_in_ancestors == 200
+    plain = sample_level_set(normal_prior(), identity, sharp, [0.05, 0.95], tiny(tempering=False))
+    assert plain.burn_in_ancestors == 200

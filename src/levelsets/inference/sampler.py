@@ -195,6 +195,12 @@ class LevelSetResult:
     history:
         Per step: ``acceptance`` (mean acceptance probability), ``inv_temperature`` (β), ``ess``
         (population ESS after reweighting), ``log_scale`` (mean log k); lists of floats.
+    burn_in_ancestors:
+        How many of the N initial prior draws still have descendants after the burn-in's
+        resampling steps (N when nothing was resampled). Far below N means the particles are *not*
+        independent chains: they share a few ancestors, and an ESS that treats particles as
+        independent chains (ArviZ, :func:`~levelsets.inference.diagnostics.summarize`) overstates
+        the effective sample size of population averages. ``None`` for results made elsewhere.
     """
 
     latents: torch.Tensor
@@ -213,6 +219,7 @@ class LevelSetResult:
     wall_seconds: float
     settings: SamplerSettings
     history: dict[str, list[float]] = field(default_factory=dict)
+    burn_in_ancestors: int | None = None
 
     @property
     def particle_steps_per_second(self) -> float:
@@ -369,6 +376,7 @@ def sample_level_set(
     window = torch.zeros(n_part, dtype=torch.float64, device=device)
     accepted_total = torch.zeros(n_part, dtype=torch.float64, device=device)
     history: dict[str, list[float]] = {"acceptance": [], "inv_temperature": [], "ess": [], "log_scale": []}
+    ancestors = torch.arange(n_part, device=device)  # genealogy: which initial draw each particle descends from
 
     bar = tqdm(total=s.steps, desc="sampling", unit="step", disable=not s.progress, leave=False)
     for t in range(s.steps):
@@ -387,6 +395,7 @@ def sample_level_set(
                     idx = resampling.systematic(weights, n_part, gen)
                     state = _take(state, idx)
                     adapt = adaptation.resample(adapt, idx)
+                    ancestors = ancestors[idx]
                     log_w = torch.zeros_like(log_w)
                     weights = None
                 if n_part >= 2:
@@ -442,6 +451,7 @@ def sample_level_set(
         wall_seconds=time.perf_counter() - start,
         settings=s,
         history=history,
+        burn_in_ancestors=int(torch.unique(ancestors).numel()),
     )
 
 
