@@ -331,9 +331,8 @@ def sample_level_set(
     -------
     LevelSetResult
     """
-    from tqdm.auto import tqdm
-
     from levelsets.devices import resolve_device
+    from levelsets.progress import progress_bar
 
     s = settings or SamplerSettings()
     device = resolve_device(s.device)
@@ -378,7 +377,7 @@ def sample_level_set(
     history: dict[str, list[float]] = {"acceptance": [], "inv_temperature": [], "ess": [], "log_scale": []}
     ancestors = torch.arange(n_part, device=device)  # genealogy: which initial draw each particle descends from
 
-    bar = tqdm(total=s.steps, desc="sampling", unit="step", disable=not s.progress, leave=False)
+    bar = progress_bar(total=s.steps, desc="sampling", unit="step", enabled=s.progress)
     for t in range(s.steps):
         ess_now = float(n_part)
         if t < s.burn_in:
