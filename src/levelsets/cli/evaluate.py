@@ -62,7 +62,7 @@ def evaluate(
     elif Path(eval_labels).is_dir():
         eval_set = eval_set_from_run(eval_labels, label_source=label_source)
     else:
-        eval_set = eval_set_from_labels(eval_labels, images, seed=seed)
+        eval_set = eval_set_from_labels(eval_labels, images)  # the split seed stays 0: the zoo models train on split 0
     model, info = load_classifier(classifier, seed=seed, device=device, echo=typer.echo)
     output = run_evaluation(model, eval_set, out, plot=plot, settings=settings, classifier_info=info, seed=seed, device=device)
     m = output.result.metrics
