@@ -27,3 +27,28 @@ def test_quick_benchmark_writes_json(tmp_path):
     assert saved["nuts"]["samples"] == 8 and saved["nuts"]["ess_per_second"] > 0
     assert saved["machine"]["cpus"] >= 1
     assert record["ratios"]["reference_particles"] == 50
+
+
+@pytest.mark.slow
+def test_quick_benchmark_replicates_and_resume(tmp_path):
+    spec = importlib.util.spec_from_file_location("sampler_throughput", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = ["--quick", "--world", "synthetic", "--out", str(tmp_path), "--device", "cpu", "--replicates", "3", "--resume"]
+    # a finished stage saved by an earlier (killed) run with the same settings is reused, not re-measured
+    first = module.main(args[:-3] + ["--resume"])  # no replicates: they are not part of the fingerprint
+    partial = tmp_path / "sampler_throughput_synthetic_quick.partial.json"
+    assert not partial.exists()  # removed when the run completes
+    fingerprint = json.loads(json.dumps(first["settings"]))
+    stages = {"row 20": {**first["rows"][0], "forward_images_per_second": 12345.0}}
+    saved = {k: v for k, v in fingerprint.items() if k not in ("particles", "replicates", "out", "resume", "quadrature_step")}
+    partial.write_text(json.dumps({"fingerprint": saved, "stages": stages}))
+    second = module.main(args)
+    assert second["rows"][0]["forward_images_per_second"] == 12345.0
+    assert second["rows"][1]["forward_images_per_second"] != 12345.0
+    rep = second["replicates"]
+    assert rep["mh"]["runs"] == 3 and rep["nuts"]["runs"] == 3
+    assert rep["mh"]["ess_per_run"] > 0 and rep["nuts"]["ess_per_run"] > 0
+    assert second["rows"][1]["mh"]["burn_in_ancestors"] >= 1
+    md = (tmp_path / "sampler_throughput_synthetic_quick.md").read_text()
+    assert "| N |" in md and "empirical ESS" in md
