@@ -74,8 +74,12 @@ def test_result_shapes_and_bookkeeping():
     assert result.scale.shape == (big_n, d)
     assert steps_seen == list(range(60))
     assert len(result.history["acceptance"]) == 60
-    # one batched forward pass per step plus one at initialization
-    assert calls == [big_n] * 61
+    # one batched forward pass per random-walk step, two of N/2 per differential-evolution sweep
+    # (every second step by default), plus one at initialization
+    expected = [big_n]
+    for t in range(60):
+        expected += [big_n // 2, big_n // 2] if t % 2 == 1 else [big_n]
+    assert calls == expected
     assert result.forward_evaluations == big_n * 61
     # returned samples are the final states of the named particles
     assert torch.equal(result.latents, result.final_positions[result.particle_index])
@@ -152,6 +156,8 @@ def test_no_tempering_is_plain_adaptive_mh():
         (dict(target_accept=1.5), "target_accept"),
         (dict(init_scale=0.0), "init_scale"),
         (dict(burn_in=0), "tempering needs a burn-in"),
+        (dict(de_every=-1), "de_every must be"),
+        (dict(de_jump_every=1.5), "de_jump_every must be"),
     ],
 )
 def test_settings_validation(kwargs, message):

@@ -176,10 +176,11 @@ def test_normal_relaxation_pair_matches_quadrature():
 def test_bimodal_mode_mass_needs_and_gets_tempering():
     """Level set {z : f(z) = 0.5} = {-1.2, +1.2}; the prior N(0.6, 1) puts unequal mass near each.
 
-    The valley between the modes has likelihood ~e^-40, so no chain crosses it after burn-in: the
-    share of particles in the right-hand mode is fixed by the burn-in. Tempered SMC must match the
-    exact posterior mass of z > 0; the tolerance is 4 standard errors, the SE taken as the larger of
-    the binomial SE of all particles and the spread of replicate runs.
+    The valley between the modes has likelihood ~e^-40, so no random-walk chain crosses it after
+    burn-in: with the random walk alone the share of particles in the right-hand mode is fixed by
+    the burn-in. Tempered SMC must match the exact posterior mass of z > 0; the tolerance is 4
+    standard errors, the SE taken as the larger of the binomial SE of all particles and the spread
+    of replicate runs. The differential-evolution jumps (γ = 1) do cross the valley after burn-in.
     """
     alpha = 60.0
     target = np.array([0.5, 0.5])
@@ -197,25 +198,29 @@ def test_bimodal_mode_mass_needs_and_gets_tempering():
     exact_right = 1 - np.interp(0.0, grid, cdf)
     n_particles = 1000
 
-    def shares(tempering):
-        out = []
+    def shares(tempering, de_every=2):
+        out, crossed = [], []
         for seed in range(4):
             result = sample_level_set(
                 normal_prior(loc=0.6),
                 identity,
                 clf,
                 target,
-                settings(alpha=alpha, seed=seed, steps=200, burn_in=120, tempering=tempering, samples=10),
+                settings(alpha=alpha, seed=seed, steps=200, burn_in=120, tempering=tempering, samples=10, de_every=de_every),
             )
             out.append((result.final_positions[:, 0] > 0).double().mean().item())
+            side = result.trace[:, :, 0] > 0
+            crossed.append((side != side[:, :1]).any(dim=1).double().mean().item())
             # every particle ends on the level set, none stuck in the valley between the modes
             assert (result.final_probs[:, 1] - 0.5).abs().max() < 0.35
         out = np.array(out)
         se = max(np.sqrt(exact_right * (1 - exact_right) / (len(out) * n_particles)), out.std(ddof=1) / np.sqrt(len(out)))
-        return out.mean(), se
+        return out.mean(), se, np.mean(crossed)
 
-    tempered_share, se = shares(True)
+    tempered_share, se, crossed = shares(True)
     assert abs(tempered_share - exact_right) < Z_SE * se, (tempered_share, exact_right, se)
-    # power check: plain MH from the prior keeps the prior's basin masses and misses the posterior
-    plain_share, plain_se = shares(False)
+    assert crossed > 0.05, crossed  # population moves carry particles between the modes after burn-in
+    # power check: plain random-walk MH from the prior keeps the prior's basin masses and misses the posterior
+    plain_share, plain_se, plain_crossed = shares(False, de_every=0)
     assert abs(plain_share - exact_right) > Z_SE * plain_se, (plain_share, exact_right, plain_se)
+    assert plain_crossed == 0.0

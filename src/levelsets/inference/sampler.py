@@ -21,6 +21,18 @@ Algorithm (N particles advance in lock-step; each step is ONE batched decoder + 
 3. **Sampling** (``steps − burn_in`` steps): plain MH at β = 1 with the scale *frozen* — a valid,
    time-homogeneous MCMC kernel for π on every particle. Every ``thin``-th state is stored as a
    draw (particles = chains, for R-hat/ESS).
+
+   **Population moves.** Every ``de_every``-th step (burn-in and sampling alike; default every
+   second) is a differential-evolution sweep instead of a random-walk step
+   (:mod:`levelsets.inference.ensemble`): particle i proposes :math:`z_i + \gamma (z_a - z_b)` from
+   two particles of the other half of the population, which moves it along the level set at the
+   level set's own scale (and, with γ = 1 every ``de_jump_every``-th sweep, between its separated
+   parts). It costs the same N evaluations as a random-walk step and is an exact MH kernel for the
+   product target :math:`\prod_i \pi_\beta(z_i)`. Measured (``benchmarks/sampler_throughput.py``):
+   without it the tempered burn-in hands over a population that the random walk needs ~1,000
+   steps to correct (shapes: bias 0.15 posterior sd in w after 300 steps); with it the bias is
+   within Monte Carlo error and the cross-seed effective sample size on MNIST 1-vs-7 rises from
+   ~1 to ~100 per run.
 4. **Return** n = ``samples`` of the N final states, resampled with equal weights (``systematic``:
    n distinct particles when n ≤ N; or ``multinomial``: with replacement, as seed 003).
 
@@ -45,7 +57,7 @@ import numpy as np
 import torch
 
 from levelsets.errors import LevelsetsError
-from levelsets.inference import adaptation, random_walk, resampling, tempering
+from levelsets.inference import adaptation, ensemble, random_walk, resampling, tempering
 from levelsets.inference.model import RELAXATIONS, LogDensity, check_model_inputs, log_density_fn
 
 StepCallback = Callable[[int, random_walk.RWState, random_walk.RWInfo, float], None]
@@ -93,6 +105,12 @@ class SamplerSettings:
         Lower bound on the classifier probabilities inside the Dirichlet.
     sigma:
         σ of the Normal relaxation.
+    de_every:
+        Every ``de_every``-th step is a differential-evolution sweep (:mod:`~levelsets.inference.ensemble`)
+        instead of a random-walk step; 0 = random walk only. Needs N ≥ 4 (ignored below).
+    de_jump_every:
+        Every ``de_jump_every``-th differential-evolution sweep uses γ = 1 (jumps between separated
+        parts of the level set); 0 = never.
     """
 
     particles: int = 1000
@@ -109,10 +127,12 @@ class SamplerSettings:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
-    cess_target: float = 0.9
+    cess_target: float = 0.99
     tempering_fraction: float = 0.6
     clamp: float = 1e-6
     sigma: float = 0.05
+    de_every: int = 2
+    de_jump_every: int = 10
 
     def __post_init__(self) -> None:
         if int(self.particles) != self.particles or self.particles < 1:
@@ -149,6 +169,10 @@ class SamplerSettings:
             raise LevelsetsError(f"clamp must be > 0, got {self.clamp}")
         if not self.sigma > 0:
             raise LevelsetsError(f"sigma must be > 0, got {self.sigma}")
+        for name in ("de_every", "de_jump_every"):
+            value = getattr(self, name)
+            if int(value) != value or value < 0:
+                raise LevelsetsError(f"{name} must be an integer ≥ 0, got {value}")
 
     @property
     def draws(self) -> int:
@@ -377,6 +401,16 @@ def sample_level_set(
     history: dict[str, list[float]] = {"acceptance": [], "inv_temperature": [], "ess": [], "log_scale": []}
     ancestors = torch.arange(n_part, device=device)  # genealogy: which initial draw each particle descends from
 
+    de_sweeps = 0
+
+    def use_de(t: int) -> bool:
+        return s.de_every > 0 and n_part >= 4 and t % s.de_every == s.de_every - 1
+
+    def de_gamma() -> float | None:
+        nonlocal de_sweeps
+        de_sweeps += 1
+        return 1.0 if s.de_jump_every > 0 and de_sweeps % s.de_jump_every == 0 else None
+
     bar = progress_bar(total=s.steps, desc="sampling", unit="step", enabled=s.progress)
     for t in range(s.steps):
         ess_now = float(n_part)
@@ -401,12 +435,18 @@ def sample_level_set(
                     adapt = adaptation.set_preconditioner(adapt, state.position, weights)
             elif n_part >= 2:
                 adapt = adaptation.set_preconditioner(adapt, state.position)
-            state, info = random_walk.step(state, log_density, adaptation.scale(adapt), gen, beta)
-            adapt = adaptation.update(adapt, info.acceptance_prob, s.target_accept)
+            if use_de(t):
+                state, info = ensemble.step(state, log_density, adapt.preconditioner, gen, beta, de_gamma())
+            else:
+                state, info = random_walk.step(state, log_density, adaptation.scale(adapt), gen, beta)
+                adapt = adaptation.update(adapt, info.acceptance_prob, s.target_accept)
             if t == s.burn_in - 1:
                 frozen = adaptation.frozen_scale(adapt)
         else:
-            state, info = random_walk.step(state, log_density, frozen, gen, 1.0)
+            if use_de(t):
+                state, info = ensemble.step(state, log_density, adapt.preconditioner, gen, 1.0, de_gamma())
+            else:
+                state, info = random_walk.step(state, log_density, frozen, gen, 1.0)
             acc = info.accepted.to(torch.float64)
             accepted_total += acc
             window += acc
