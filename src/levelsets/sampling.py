@@ -41,7 +41,8 @@ class SampleJob:
     target:
         Target spec (see :mod:`levelsets.targets`), e.g. ``1vs7``.
     alpha:
-        Dirichlet tolerance α (larger = tighter level set).
+        Dirichlet tolerance α (larger = tighter level set); ``None`` = the world's default
+        (:data:`levelsets.worlds.DEFAULT_ALPHA`: 100 for MNIST, 300 for shapes).
     relaxation:
         ``dirichlet`` (seed 003) or ``normal`` (Bayes-TrEx constraints).
     particles, steps, burn_in, samples:
@@ -57,7 +58,7 @@ class SampleJob:
     world: str = "mnist"
     prior: str | None = None
     target: str = "1vs7"
-    alpha: float = 100.0
+    alpha: float | None = None
     relaxation: str = "dirichlet"
     particles: int = 1000
     steps: int = 300
@@ -75,12 +76,14 @@ class SampleJob:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        from levelsets.worlds import PRIORS, WORLDS
+        from levelsets.worlds import DEFAULT_ALPHA, PRIORS, WORLDS
 
         if self.world not in WORLDS:
             raise LevelsetsError(f"unknown world {self.world!r}; choose one of {', '.join(WORLDS)}")
         if self.prior is not None and self.prior not in PRIORS[self.world]:
             raise LevelsetsError(f"world {self.world} has no prior {self.prior!r}; choose one of {', '.join(PRIORS[self.world])}")
+        if self.alpha is None:
+            self.alpha = DEFAULT_ALPHA[self.world]
         if not self.alpha > 0:
             raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha}); larger values give tighter level sets")
         if self.relaxation not in RELAXATIONS:

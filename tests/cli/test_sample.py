@@ -60,6 +60,15 @@ def test_json_flag_prints_summary(tmp_path, tiny_shapes_classifier):
     start = result.stdout.index("{")
     summary = json.loads(result.stdout[start:])
     assert summary["target"]["probs"] == pytest.approx([0.3, 0.7])
+    assert summary["alpha"] == 300.0  # the shapes world's default α
+
+
+def test_default_alpha_is_per_world_and_explicit_alpha_wins():
+    from levelsets.sampling import SampleJob
+
+    assert SampleJob(world="shapes", target="ambiguous", out="x").alpha == 300.0
+    assert SampleJob(world="mnist", target="1vs7", out="x").alpha == 100.0
+    assert SampleJob(world="shapes", target="ambiguous", alpha=50.0, out="x").alpha == 50.0
 
 
 @pytest.mark.parametrize(
