@@ -83,6 +83,10 @@ def test_target_labeler_with_repeat(tmp_path):
     run = load_run(out / "round_1" / "runs" / "0.3_0.7")
     np.testing.assert_allclose(run.target, [0.3, 0.7])
     assert table_rows_equal(result.table, json.loads((out / "table.json").read_text()))
+    # recorded paths point into the final directory, not the temporary one the loop built in
+    for file in out.rglob("*.json"):
+        assert ".partial-" not in file.read_text(), file
+    assert str(out / "round_1" / "runs") in (out / "round_1" / "classifier.card.json").read_text()
 
 
 def table_rows_equal(a, b) -> bool:

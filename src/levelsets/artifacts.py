@@ -116,12 +116,29 @@ def check_writable_dir(path: str | Path, *, overwrite: bool = False) -> Path:
     return path
 
 
+def _relocate_json_paths(tmp: Path, final: Path) -> None:
+    """Replace the temporary directory's path by ``final``'s in every JSON file under ``tmp``.
+
+    Both spellings are rewritten: absolute (resolved) first, then as given (possibly relative).
+    """
+    pairs = [(tmp.resolve(), final.resolve()), (tmp, final)]
+    pairs = [(json.dumps(str(a))[1:-1], json.dumps(str(b))[1:-1]) for a, b in pairs]
+    for file in tmp.rglob("*.json"):
+        text = original = file.read_text()
+        for old, new in pairs:
+            text = text.replace(old, new)
+        if text != original:
+            file.write_text(text)
+
+
 @contextlib.contextmanager
 def atomic_output_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary directory that becomes ``path`` only if the block succeeds.
 
     On any exception the temporary directory is removed and ``path`` is left as it was, so a
-    failed command never leaves a partial output directory behind.
+    failed command never leaves a partial output directory behind. On success, paths into the
+    temporary directory recorded in the JSON files written there (cards, summaries, sidecars)
+    are rewritten to point into ``path``.
     """
     path = check_writable_dir(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +148,7 @@ def atomic_output_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _relocate_json_paths(tmp, path)
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)

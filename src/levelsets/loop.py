@@ -34,10 +34,9 @@ Weighting: with ``augment_repeat = m`` every augmenting run enters the training 
 (duplication), so each labelled level-set sample weighs as much as m base examples.
 
 Outputs (in ``out``): ``round_<r>/classifier.pt`` (+ card), ``round_<r>/runs/<target>/`` (sample
-runs), ``table.json``, ``table.md``, ``rounds.png`` and ``summary.json``. Paths recorded inside
-per-round cards and run summaries point into the temporary ``.<out>.partial-*`` directory the
-loop builds in (renamed to ``out`` on success): read them relative to that directory
-(``.../round_<r>/classifier.pt`` is ``out/round_<r>/classifier.pt``).
+runs), ``table.json``, ``table.md``, ``rounds.png`` and ``summary.json``. The loop builds in a
+temporary directory renamed to ``out`` on success; paths recorded in its JSON files are rewritten
+to ``out`` then (:func:`levelsets.artifacts.atomic_output_dir`).
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
     device = resolve_device(job.device)
     seed_everything(job.seed)
     world = load_world(job.world, job.prior or default_prior(job.world), device=device, seed=job.seed,
-                       exclude_class=job.exclude_class, classifier_path=job.classifier, echo=echo)
+                       exclude_class=job.exclude_class, classifier_path=job.classifier, progress=job.progress, echo=echo)
     echo(f"Data: {world.data}")
 
     started = time.perf_counter()

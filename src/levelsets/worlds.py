@@ -104,6 +104,7 @@ def load_world(
     exclude_class: int | None = None,
     classifier_path: str | Path | None = None,
     train_if_missing: bool = True,
+    progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> World:
     """Build a :class:`World`, training and caching missing models first.
@@ -125,6 +126,8 @@ def load_world(
         cached zoo classifier of the world.
     train_if_missing:
         Train missing models (else raise a CheckpointError naming the training command).
+    progress:
+        Show progress bars while training missing models.
     echo:
         Where one-line notes go ("training a VAE on ...").
     """
@@ -135,7 +138,7 @@ def load_world(
     def classifier_for(name: str):
         if classifier_path is not None:
             return load_classifier(classifier_path, name, device=device)
-        return get_classifier(name, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo)
+        return get_classifier(name, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo, progress=progress)
 
     if world not in WORLDS:
         raise LevelsetsError(f"unknown world {world!r}; choose one of {', '.join(WORLDS)}")
@@ -172,7 +175,8 @@ def load_world(
 
     model, card = classifier_for("mnist")
     decoder, gen_card = get_generator(
-        prior, "mnist", exclude_class=exclude_class, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo
+        prior, "mnist", exclude_class=exclude_class, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo,
+        progress=progress,
     )
     decoder = prepare_for_inference(decoder, device)
     latent_dim = int(gen_card.get("config", {}).get("latent_dim", 5))

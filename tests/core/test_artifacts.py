@@ -24,6 +24,22 @@ def test_atomic_output_dir_renames_on_success(tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["run"]
 
 
+def test_paths_into_the_temporary_dir_are_rewritten_to_the_final_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "loop"
+    with atomic_output_dir(out) as tmp:
+        (tmp / "round_1").mkdir()
+        write_json(tmp / "round_1" / "card.json", {"checkpoint": str(tmp / "round_1" / "classifier.pt")})
+        (tmp / "notes.txt").write_text(str(tmp))  # only JSON files are rewritten
+    card = json.loads((out / "round_1" / "card.json").read_text())
+    assert card["checkpoint"] == str(out / "round_1" / "classifier.pt")
+    assert ".partial-" in (out / "notes.txt").read_text()
+    # a relative --out gives relative temporary paths; those are rewritten too
+    with atomic_output_dir("rel") as tmp:
+        write_json(tmp / "card.json", {"checkpoint": str(tmp / "classifier.pt")})
+    assert json.loads((tmp_path / "rel" / "card.json").read_text())["checkpoint"] == "rel/classifier.pt"
+
+
 def test_refuses_non_empty_dir_and_files(tmp_path):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "f").write_text("x")

@@ -1,6 +1,9 @@
 import io
 import sys
 
+import pytest
+import torch
+
 from levelsets.progress import LOG_INTERVAL, progress_bar
 
 
@@ -17,3 +20,29 @@ def test_disabled_bar_keeps_the_interface():
     bar.set_postfix(a=1)
     bar.close()
     assert bar.disable
+
+
+def test_quiet_sample_job_trains_missing_models_without_bars(monkeypatch, tmp_path):
+    """`levelsets sample --quiet` passes progress=False down to the training of missing models."""
+    import levelsets.classifiers.zoo as classifier_zoo
+    import levelsets.generative.zoo as generator_zoo
+    from levelsets.worlds import load_world
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_classifier(name, **kwargs):
+        seen["classifier"] = kwargs.get("progress")
+        return torch.nn.Linear(1, 1), {}
+
+    def fake_generator(prior, name, **kwargs):
+        seen["generator"] = kwargs.get("progress")
+        raise Stop
+
+    monkeypatch.setattr(classifier_zoo, "get_classifier", fake_classifier)
+    monkeypatch.setattr(generator_zoo, "get_generator", fake_generator)
+    with pytest.raises(Stop):
+        load_world("mnist", "vae", progress=False)
+    assert seen == {"classifier": False, "generator": False}

@@ -325,7 +325,7 @@ def fit(
         postfix = {"loss": f"{history.train_loss[-1]:.4f}", "train_acc": f"{history.train_accuracy[-1]:.4f}"}
         if history.eval_accuracy:
             postfix["heldout_acc"] = f"{history.eval_accuracy[-1]:.4f}"
-        bar.set_postfix(postfix)
+        bar.set_postfix(postfix, refresh=False)
         bar.close()
     history.seconds = time.perf_counter() - start
     model.eval()

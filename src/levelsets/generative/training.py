@@ -196,7 +196,7 @@ def train_vae(
                     sums[k] += float(parts[k].detach())
             for k in history:
                 history[k].append(sums[k] / len(batches))
-            bar.set_postfix(loss=f"{history['loss'][-1]:.1f}", kl=f"{history['kl'][-1]:.1f}")
+            bar.set_postfix(loss=f"{history['loss'][-1]:.1f}", kl=f"{history['kl'][-1]:.1f}", refresh=False)
             bar.update(1)
     model.eval()
     return TrainResult(model=model, history=history, seconds=time.perf_counter() - start, device=str(device))
@@ -314,7 +314,7 @@ def train_gan(
                 sums["d_fake"] += float(fake_scores.detach().mean())
             for k in history:
                 history[k].append(sums[k] / len(batches))
-            bar.set_postfix(d=f"{history['d_loss'][-1]:.2f}", g=f"{history['g_loss'][-1]:.2f}")
+            bar.set_postfix(d=f"{history['d_loss'][-1]:.2f}", g=f"{history['g_loss'][-1]:.2f}", refresh=False)
             bar.update(1)
     model.generator.load_state_dict(ema.state_dict())
     model.eval()

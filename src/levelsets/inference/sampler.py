@@ -467,7 +467,7 @@ def sample_level_set(
             on_step(t, state, info, beta)
         bar.update(1)
         if t % 10 == 0:
-            bar.set_postfix(beta=f"{beta:.3g}", accept=f"{history['acceptance'][-1]:.2f}")
+            bar.set_postfix(beta=f"{beta:.3g}", accept=f"{history['acceptance'][-1]:.2f}", refresh=False)
     bar.close()
 
     ones = torch.ones(n_part, dtype=torch.float64, device=device)
