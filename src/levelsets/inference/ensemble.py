@@ -49,7 +49,7 @@ JITTER = 1e-3
 
 
 def default_gamma(dim: int) -> float:
-    r"""Ter Braak's :math:`\gamma = 2.38/\sqrt{2d}` for a d-dimensional latent."""
+    r"""The DE multiplier :math:`\gamma = 2.38/\sqrt{2d}` of ter Braak (2006) for a d-dimensional latent."""
     return 2.38 / math.sqrt(2 * dim)
 
 
