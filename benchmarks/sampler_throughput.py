@@ -736,8 +736,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--world", choices=["synthetic", "shapes", "mnist"], default="synthetic")
     parser.add_argument("--particles", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--steps", type=int, default=100, help="MH steps per particle, burn-in included")
-    parser.add_argument("--burn-in", type=int, default=None, help="default: half the steps")
+    parser.add_argument("--steps", type=int, default=300, help="MH steps per particle, burn-in included (default: levelsets sample's)")
+    parser.add_argument("--burn-in", type=int, default=None, help="default: 200 with the default steps (levelsets sample's), else half the steps")
     parser.add_argument("--thin", type=int, default=1, help="keep every thin-th post-burn-in state as a draw")
     parser.add_argument("--nuts-warmup", type=int, default=200)
     parser.add_argument("--nuts-samples", type=int, default=500)
@@ -767,7 +767,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.particles, args.steps, args.forward_seconds = [20, 50], 12, 0.05
         args.nuts_warmup, args.nuts_samples, args.nuts_max_tree_depth = 5, 8, 4
     if args.burn_in is None:
-        args.burn_in = args.steps // 2
+        args.burn_in = 200 if args.steps == 300 else args.steps // 2
     if args.replicates and args.replicates < 3:
         parser.error("--replicates needs at least 3 seeds")
     device = resolve_device(args.device)

@@ -127,7 +127,7 @@ class SamplerSettings:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
-    cess_target: float = 0.99
+    cess_target: float = 0.999
     tempering_fraction: float = 0.6
     clamp: float = 1e-6
     sigma: float = 0.05
