@@ -130,7 +130,7 @@ def step(
     position, log_prior, log_lik, probs = (t.clone() for t in state)
     half_a, half_b = split_halves(n, generator, state.position.device)
     for mv, fx in ((half_a, half_b), (half_b, half_a)):
-        sub = random_walk.RWState(position[mv], log_prior[mv], log_lik[mv], probs[mv])
+        sub = random_walk.take(random_walk.RWState(position, log_prior, log_lik, probs), mv)
         proposal = de_proposal(position[fx], g, jitter)
         new, info = random_walk.step(sub, log_density, 1.0, generator, inv_temperature, proposal)
         position[mv], log_prior[mv], log_lik[mv], probs[mv] = new

@@ -77,6 +77,11 @@ def init(position: torch.Tensor, log_density: Callable[[torch.Tensor], LogDensit
     return RWState(position, ld.log_prior, ld.log_lik, ld.probs)
 
 
+def take(state: RWState, idx: torch.Tensor) -> RWState:
+    """The particles ``idx`` (int64 ``(n,)``) of ``state``, as a new state of n particles."""
+    return RWState(*(t[idx] for t in state))
+
+
 def broadcast_scale(scale: torch.Tensor | float, position: torch.Tensor) -> torch.Tensor:
     """Turn a scalar, ``(N,)`` or ``(N, d)`` proposal scale into shape ``(N, d)``."""
     s = torch.as_tensor(scale, dtype=position.dtype, device=position.device)

@@ -319,10 +319,6 @@ def _prior_std(z: torch.Tensor, prior: torch.distributions.Distribution) -> torc
     return torch.ones(z.shape[1], dtype=z.dtype, device=z.device)
 
 
-def _take(state: random_walk.RWState, idx: torch.Tensor) -> random_walk.RWState:
-    return random_walk.RWState(*(t[idx] for t in state))
-
-
 def sample_level_set(
     prior: torch.distributions.Distribution,
     decoder: Callable[[torch.Tensor], torch.Tensor],
@@ -401,15 +397,12 @@ def sample_level_set(
     history: dict[str, list[float]] = {"acceptance": [], "inv_temperature": [], "ess": [], "log_scale": []}
     ancestors = torch.arange(n_part, device=device)  # genealogy: which initial draw each particle descends from
 
-    de_sweeps = 0
-
     def use_de(t: int) -> bool:
         return s.de_every > 0 and n_part >= 4 and t % s.de_every == s.de_every - 1
 
-    def de_gamma() -> float | None:
-        nonlocal de_sweeps
-        de_sweeps += 1
-        return 1.0 if s.de_jump_every > 0 and de_sweeps % s.de_jump_every == 0 else None
+    def de_gamma(t: int) -> float | None:
+        sweep = (t + 1) // s.de_every  # 1-based count of DE sweeps up to and including step t
+        return 1.0 if s.de_jump_every > 0 and sweep % s.de_jump_every == 0 else None
 
     bar = progress_bar(total=s.steps, desc="sampling", unit="step", enabled=s.progress)
     for t in range(s.steps):
@@ -426,7 +419,7 @@ def sample_level_set(
                 weights = tempering.normalized_weights(log_w)
                 if ess_now < n_part / 2 or beta >= 1.0:
                     idx = resampling.systematic(weights, n_part, gen)
-                    state = _take(state, idx)
+                    state = random_walk.take(state, idx)
                     adapt = adaptation.resample(adapt, idx)
                     ancestors = ancestors[idx]
                     log_w = torch.zeros_like(log_w)
@@ -436,7 +429,7 @@ def sample_level_set(
             elif n_part >= 2:
                 adapt = adaptation.set_preconditioner(adapt, state.position)
             if use_de(t):
-                state, info = ensemble.step(state, log_density, adapt.preconditioner, gen, beta, de_gamma())
+                state, info = ensemble.step(state, log_density, adapt.preconditioner, gen, beta, de_gamma(t))
             else:
                 state, info = random_walk.step(state, log_density, adaptation.scale(adapt), gen, beta)
                 adapt = adaptation.update(adapt, info.acceptance_prob, s.target_accept)
@@ -444,7 +437,7 @@ def sample_level_set(
                 frozen = adaptation.frozen_scale(adapt)
         else:
             if use_de(t):
-                state, info = ensemble.step(state, log_density, adapt.preconditioner, gen, 1.0, de_gamma())
+                state, info = ensemble.step(state, log_density, adapt.preconditioner, gen, 1.0, de_gamma(t))
             else:
                 state, info = random_walk.step(state, log_density, frozen, gen, 1.0)
             acc = info.accepted.to(torch.float64)

@@ -10,7 +10,7 @@ next β' is chosen by bisection so that the *conditional* effective sample size
 
 .. math:: \mathrm{CESS}(\beta') = N \frac{\big(\sum_i W_i w_i\big)^2}{\sum_i W_i w_i^2}
 
-(W the current normalized weights) equals ρ N with ρ ∈ (0, 1) (the sampler uses 0.99), or β' = 1 if that is
+(W the current normalized weights) equals ρ N with ρ ∈ (0, 1) (the sampler uses 0.999), or β' = 1 if that is
 already reachable; a minimum increment guarantees β = 1 before a deadline. When the ordinary
 ESS :math:`1/\sum_i W_i^2` falls below N/2 the population is resampled. Between reweightings every
 particle makes an MH move that leaves :math:`\pi_{\beta'}` invariant, so the weighted population
