@@ -30,8 +30,9 @@ def test_mean_ci_matches_hand_computed_t_interval(bench):
 def _rows(bench, hard_kl, last_kl, hard_acc, last_acc, rounds=2):
     base = {m: 0.2 for m, _ in bench.METRICS}
     rows = {key: dict(base) for key, _ in bench.method_order(rounds)}
-    rows["hard"].update(kl=hard_kl, heldout_accuracy=hard_acc, calibration_rmse_expected=0.10)
-    rows[f"loop_round_{rounds}"].update(kl=last_kl, heldout_accuracy=last_acc, calibration_rmse_expected=0.05)
+    rows["hard"].update(kl=hard_kl, heldout_accuracy=hard_acc, calibration_rmse_expected=0.10, calibration_rmse_true_class=0.10)
+    rows[f"loop_round_{rounds}"].update(kl=last_kl, heldout_accuracy=last_acc, calibration_rmse_expected=0.05,
+                                        calibration_rmse_true_class=0.30 if last_acc < hard_acc else 0.05)
     return {"rows": rows}
 
 
@@ -44,6 +45,9 @@ def test_aggregate_paired_done_when_checks(bench):
     assert dw["heldout_accuracy_change_points"]["mean"] == pytest.approx((0.5 - 1.5) / 2)
     assert dw["accuracy_drop_at_most_1_point"] == {"mean": True, "every_seed": False}
     assert dw["calibration_lower"]["calibration_rmse_expected"] == {"mean": True, "every_seed": True}
+    # true classes: -0.05 on seed 0, +0.20 on seed 1 -> mean +0.075, not lower
+    assert dw["calibration_change"]["calibration_rmse_true_class"]["mean"] == pytest.approx(0.075)
+    assert dw["calibration_lower"]["calibration_rmse_true_class"] == {"mean": False, "every_seed": False}
     assert dw["calibration_lower"]["calibration_rmse"] == {"mean": False, "every_seed": False}  # unchanged
     assert agg["table"]["hard"]["kl"]["mean"] == pytest.approx(0.15)
     assert set(agg["table"]) == {key for key, _ in bench.method_order(2)}

@@ -71,6 +71,8 @@ def test_evaluate_near_boundary_shapes(tmp_path, checkpoint):
     assert result.exit_code == 0, result.output + result.stderr
     doc = json.loads(out.read_text())
     assert doc["metrics"]["n"] == 40 and doc["eval_set"]["kind"] == "shapes near boundary"
+    assert 0.0 <= doc["metrics"]["accuracy_true_class"] <= 1.0 and doc["metrics"]["calibration_rmse_true_class"] >= 0.0
+    assert "against the true classes: calibration RMSE=" in result.stdout
 
 
 @pytest.mark.parametrize(

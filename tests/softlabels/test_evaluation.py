@@ -118,3 +118,22 @@ def test_evaluate_classifier_and_diagram(tmp_path):
         evaluate_classifier(model, x, y[:, :2], device="cpu")
     with pytest.raises(LevelsetsError):
         EvaluationSettings(epsilon=2.0)
+
+
+def test_true_class_metrics_are_the_argmax_rule_on_one_hot_classes():
+    model = toy()
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(40, 1, 4, 4, generator=g)
+    y = torch.softmax(torch.randn(40, 3, generator=g), 1).double().numpy()
+    classes = torch.randint(0, 3, (40,), generator=g).numpy()
+    m = evaluate_classifier(model, x, y, classes=classes, settings=EvaluationSettings(bin_size=10), device="cpu").metrics
+    with torch.no_grad():
+        p = torch.softmax(model(x), 1).double().numpy()
+    assert m["accuracy_true_class"] == pytest.approx(float((p.argmax(1) == classes).mean()))
+    assert m["calibration_rmse_true_class"] == pytest.approx(calibration_rmse(p, np.eye(3)[classes], 10))
+    # not added without classes, and a wrong class vector is a one-line error
+    assert "calibration_rmse_true_class" not in evaluate_classifier(model, x, y, device="cpu").metrics
+    with pytest.raises(LevelsetsError, match="true classes"):
+        evaluate_classifier(model, x, y, classes=classes[:5], device="cpu")
+    with pytest.raises(LevelsetsError, match="true classes"):
+        evaluate_classifier(model, x, y, classes=classes + 3, device="cpu")

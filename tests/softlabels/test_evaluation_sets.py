@@ -26,6 +26,19 @@ def test_near_boundary_shapes_are_near_the_boundary_and_seeded():
     assert (s.labels.argmax(1) == 0).any() and (s.labels.argmax(1) == 1).any()
 
 
+def test_near_boundary_classes_follow_the_exact_posterior():
+    s = near_boundary_shapes(4000, seed=7, max_confidence=0.9)
+    assert s.classes.shape == (4000,) and set(np.unique(s.classes)) == {0, 1}
+    # the generating class is drawn from p(c | z): its mean matches the posterior's house probability
+    # within 4 standard errors of a Bernoulli mean
+    p_house = s.labels[:, 1]
+    se = np.sqrt((p_house * (1 - p_house)).sum()) / len(p_house)
+    assert abs(s.classes.mean() - p_house.mean()) < 4 * se
+    # and per example: houses are drawn more often where p(house | z) is high
+    assert s.classes[p_house > 0.7].mean() > s.classes[p_house < 0.3].mean() + 0.3
+    assert np.array_equal(s.classes, near_boundary_shapes(4000, seed=7, max_confidence=0.9).classes)
+
+
 def test_near_boundary_rejects_bad_settings():
     with pytest.raises(LevelsetsError):
         near_boundary_shapes(0)

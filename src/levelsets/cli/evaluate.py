@@ -70,6 +70,9 @@ def evaluate(
         f"n={m['n']}  CE={m['ce']:.4f}  calibration RMSE={m['calibration_rmse']:.4f}  "
         f"FGSM CE={m['fgsm_ce']:.4f}  accuracy={m['accuracy']:.4f}  KL={m['kl']:.4f}"
     )
+    if "calibration_rmse_true_class" in m:
+        typer.echo(f"against the true classes: calibration RMSE={m['calibration_rmse_true_class']:.4f}  "
+                   f"accuracy={m['accuracy_true_class']:.4f}")
     typer.echo(f"wrote {output.json_path} and {output.plot_path}")
 
 

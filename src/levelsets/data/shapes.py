@@ -13,6 +13,8 @@ import torch
 from levelsets.errors import LevelsetsError
 from levelsets.generative import shapes as world
 
+CLASS_SEED_OFFSET = 1_000_003
+"""The classes of a dataset drawn with ``seed`` come from a generator seeded ``seed + CLASS_SEED_OFFSET``."""
 SHAPES_DATA_NOTE = "shapes world: images rendered from the exact generative process (no external data)"
 
 
@@ -102,10 +104,7 @@ def make_shapes_dataset(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         z = world.ShapesPrior(circle=circle, dtype=torch.float64).sample((n,))
-    # The class was marginalized in the prior; draw the label from its exact posterior given z,
-    # which gives exactly the joint (c, z) of the generative process.
     post = world.exact_posterior(z)
-    gen = torch.Generator().manual_seed(seed + 1_000_003)
-    labels = (torch.rand(n, generator=gen, dtype=torch.float64) < post[:, 1]).long()
+    labels = world.sample_classes(z, seed + CLASS_SEED_OFFSET)
     images = torch.cat([world.render(z[i : i + batch_size].float(), size) for i in range(0, n, batch_size)])
     return ShapesDataset(images=images, labels=labels, latents=z.float(), posteriors=post.float(), seed=seed)

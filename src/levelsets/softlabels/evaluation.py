@@ -18,6 +18,12 @@ probabilities :math:`m_\theta(x)` (N, K):
     Bayes-optimal classifier as miscalibrated near the boundary (it is right "by argmax" with
     confidence ~0.6); the expected rule scores it 0 in expectation. Not in seed 001: reported
     as an extra.
+``calibration_rmse_true_class``, ``accuracy_true_class``
+    when the true class :math:`y_n` of each example is known (the shapes world's generating
+    class): the argmax rule above against the one-hot true class, :math:`a_n = [\hat k_n = y_n]`
+    — the usual calibration error of a classifier on labelled data. Its expectation over
+    :math:`y_n \sim P_{\mathrm{eval}}(\cdot\mid x_n)` is what ``calibration_rmse_expected``
+    estimates without the sampling noise, up to the binning.
 ``fgsm_ce``
     the CE above after a white-box FGSM attack (Goodfellow et al. 2014) at
     :math:`\ell_\infty = \epsilon` (default 4/255 for images in [0, 1]):
@@ -248,6 +254,7 @@ def evaluate_classifier(
     labels,
     *,
     reference=None,
+    classes=None,
     settings: EvaluationSettings | None = None,
     device="auto",
 ) -> EvaluationResult:
@@ -263,6 +270,9 @@ def evaluate_classifier(
         (N, K) evaluation soft labels.
     reference:
         (N, K) reference distribution for the KL (default: ``labels``).
+    classes:
+        (N,) true class indices, when known: adds ``calibration_rmse_true_class`` and
+        ``accuracy_true_class``.
     settings:
         ε, bin size, batch size.
     """
@@ -289,6 +299,13 @@ def evaluate_classifier(
         "kl": kl_divergence(ref, probs),
         "mean_confidence": float(probs.max(axis=1).mean()),
     }
+    if classes is not None:
+        truth = _as_array(classes).astype(np.int64).reshape(-1)
+        if truth.shape[0] != y.shape[0] or truth.min(initial=0) < 0 or truth.max(initial=0) >= y.shape[1]:
+            raise LevelsetsError(f"true classes must be {y.shape[0]} integers in 0..{y.shape[1] - 1}, got shape {truth.shape}")
+        onehot = np.eye(y.shape[1])[truth]
+        metrics["calibration_rmse_true_class"] = calibration_rmse(probs, onehot, settings.bin_size)
+        metrics["accuracy_true_class"] = accuracy(probs, onehot)
     return EvaluationResult(metrics=metrics, bins=reliability_bins(probs, y, settings.bin_size), settings=settings)
 
 

@@ -93,7 +93,7 @@ def run_evaluation(
     if plot_path == out:
         raise LevelsetsError(f"the plot path {plot_path} equals the JSON output path; give --plot another name")
     settings = settings or EvaluationSettings()
-    result = evaluate_classifier(model, eval_set.images, eval_set.labels, reference=eval_set.reference, settings=settings, device=device)
+    result = evaluate_classifier(model, eval_set.images, eval_set.labels, reference=eval_set.reference, classes=eval_set.classes, settings=settings, device=device)
     info = {k: v for k, v in (classifier_info or {}).items() if k != "card"}
     document = {
         "classifier": info,

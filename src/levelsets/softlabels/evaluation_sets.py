@@ -39,6 +39,10 @@ class EvalSet:
         (N, K) reference distribution for the KL, or ``None`` (= ``labels``).
     description:
         What the set is (recorded in the output JSON).
+    classes:
+        (N,) the true class of each example when the set has one (the shapes world's generating
+        class), else ``None``; adds the true-class metrics of
+        :func:`~levelsets.softlabels.evaluation.evaluate_classifier`.
     """
 
     images: torch.Tensor
@@ -46,6 +50,7 @@ class EvalSet:
     class_names: tuple[str, ...]
     reference: np.ndarray | None = None
     description: dict = field(default_factory=dict)
+    classes: np.ndarray | None = None
 
 
 def near_boundary_shapes(
@@ -72,6 +77,7 @@ def near_boundary_shapes(
     circle:
         The circle variant of the world.
     """
+    from levelsets.data.shapes import CLASS_SEED_OFFSET
     from levelsets.generative import shapes as world
 
     if n < 1:
@@ -94,6 +100,7 @@ def near_boundary_shapes(
                 raise LevelsetsError(f"too few shapes with confidence <= {max_confidence}; raise the threshold")
     z = torch.cat(kept)[:n]
     post = world.exact_posterior(z).numpy()
+    classes = world.sample_classes(z, seed + CLASS_SEED_OFFSET).numpy()
     images = torch.cat([world.render(z[i : i + 4096].float()) for i in range(0, n, 4096)])
     return EvalSet(
         images=images,
@@ -107,8 +114,10 @@ def near_boundary_shapes(
             "max_confidence": max_confidence,
             "circle": circle,
             "labels": "exact posterior p(class | z)",
+            "classes": "true classes: the generating class, drawn from p(class | z)",
             "share_of_prior_kept": found / drawn,
         },
+        classes=classes,
     )
 
 
@@ -157,11 +166,13 @@ def eval_set_from_labels(labels_path: str | Path, images: str | Path, *, class_n
 
         data = load_mnist("heldout", seed=seed, echo=None)
         pool, names, what = data.images, MNIST_CLASSES, f"MNIST held-out ({data.source})"
+        true_classes = np.asarray(data.labels, dtype=np.int64)
     else:
         from levelsets.sample_runs import load_run
 
         run = load_run(images)
         pool, names, what = torch.as_tensor(run.images).float(), run.class_names, f"sample run {images}"
+        true_classes = None
     labels = load_soft_labels(labels_path, class_names=class_names or names)
     if [c.lower() for c in labels.class_names] != [c.lower() for c in names]:
         raise LevelsetsError(f"{labels_path} has classes {', '.join(labels.class_names)} but {what} has {', '.join(names)}")
@@ -176,4 +187,5 @@ def eval_set_from_labels(labels_path: str | Path, images: str | Path, *, class_n
         labels=labels.aggregate_matrix(),
         class_names=tuple(names),
         description={"kind": "soft-label file", "labels": str(labels_path), "images": what, "n": len(indices)},
+        classes=None if true_classes is None else true_classes[indices],
     )
