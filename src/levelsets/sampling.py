@@ -169,10 +169,26 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
         else:
             summary = _strip_summary(world, targets, runs, job, tmp)
         summary["wall_seconds_total"] = time.perf_counter() - started
+        summary["notes"] = [note for target, run in zip(targets, runs) if (note := tolerance_note(target.spec, run, job.tolerance))]
         summary.update(provenance(settings=asdict(job), seed=job.seed, data=world.data))
         write_json(tmp / "summary.json", summary)
+    for note in summary["notes"]:
+        echo(note)
     echo(f"Wrote {job.out}")
     return SampleJobResult(out=Path(job.out), summary=summary, runs=runs)
+
+
+def tolerance_note(spec: str, run: dict[str, Any], tolerance: float) -> str | None:
+    """One line for a run none of whose samples is within ``tolerance`` of the target on every class, else None.
+
+    That usually means the generator and classifier cannot produce such outputs at all (the
+    level set is empty and the samples are its nearest approximations), not that sampling failed.
+    """
+    if run.get("within_tolerance", 1.0) > 0.0:
+        return None
+    return (f"Note: no sample of {spec} is within ±{tolerance:g} of the target on every class (mean Δ {run['delta']:.2%}); "
+            "this generator and classifier may not produce such outputs at all. A larger --alpha concentrates the "
+            "samples; benchmarks/delta_floor.py measures the smallest Δ any single latent reaches.")
 
 
 def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: int, echo) -> dict[str, Any]:

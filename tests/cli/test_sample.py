@@ -63,6 +63,24 @@ def test_json_flag_prints_summary(tmp_path, tiny_shapes_classifier):
     assert summary["alpha"] == 300.0  # the shapes world's default α
 
 
+def test_no_sample_within_tolerance_gets_a_note(tmp_path, tiny_shapes_classifier):
+    out = tmp_path / "tight"
+    result = runner.invoke(app, ["sample", *TINY, "--target", "ambiguous", "--tolerance", "1e-9", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["within_tolerance"] == 0.0
+    assert len(summary["notes"]) == 1 and "no sample of ambiguous is within ±1e-09" in summary["notes"][0]
+    assert summary["notes"][0] in result.output
+
+
+def test_tolerance_note_only_when_nothing_is_within_tolerance():
+    from levelsets.sampling import tolerance_note
+
+    assert tolerance_note("1vs7", {"within_tolerance": 0.01, "delta": 0.02}, 0.05) is None
+    note = tolerance_note("1vs7", {"within_tolerance": 0.0, "delta": 0.0347}, 0.05)
+    assert note.startswith("Note: no sample of 1vs7 is within ±0.05") and "3.47%" in note and "\n" not in note
+
+
 def test_default_alpha_is_per_world_and_explicit_alpha_wins():
     from levelsets.sampling import SampleJob
 
