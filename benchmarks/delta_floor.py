@@ -105,16 +105,16 @@ def _models(prior: str, vae_seed: int, classifier_seed: int, workdir: Path):
     if classifier_seed == 0:
         clf, ccard = get_classifier("mnist", device="cpu", echo=quiet)
     else:
-        path = workdir / f"classifier_seed{classifier_seed}.pt"
+        path = workdir / f"classifier_seed{classifier_seed}" / "model.pt"
         if not path.is_file():
             train_classifier("mnist", seed=classifier_seed, device="cpu", out=path, echo=None, progress=False)
         clf, ccard = load_classifier(path, "mnist", device="cpu")
     if vae_seed == 0:
         dec, gcard = get_generator(prior, "mnist", device="cpu", echo=quiet, progress=False)
     else:
-        path = workdir / f"{prior}_seed{vae_seed}.pt"
+        path = workdir / f"{prior}_seed{vae_seed}" / "model.pt"
         if not path.is_file():
-            train_generator(prior, "mnist", seed=vae_seed, device="cpu", out=path, progress=False, echo=None)
+            train_generator(prior, "mnist", seed=vae_seed, device="cpu", out=path.parent, progress=False, echo=None)
         dec, gcard = load_generator(path, prior)
     return dec, clf, {"classifier": _card(ccard), "generator": _card(gcard)}
 
