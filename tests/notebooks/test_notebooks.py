@@ -17,7 +17,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 QUICK_LINE = 'QUICK = os.environ.get("LEVELSETS_NOTEBOOK_QUICK") == "1"'
 # Notebooks committed WITH the outputs of one full (non-quick) run, so that readers on GitHub see the pictures.
-STORED_WITH_OUTPUTS: set[str] = {"01_shapes_level_sets.ipynb", "02_mnist_level_sets.ipynb"}
+STORED_WITH_OUTPUTS: set[str] = {"01_shapes_level_sets.ipynb", "02_mnist_level_sets.ipynb", "03_soft_label_loop.ipynb"}
 MAX_STORED_BYTES = 2_000_000
 
 # What each notebook must show, beyond running without error: (mime type, substring or None, minimum count).
