@@ -55,6 +55,16 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def _torch_threads() -> dict[str, int]:
+    """``{"torch_threads": n}`` when torch is already loaded (results on the CPU depend on it), else ``{}``.
+
+    Float reductions are ordered differently with another thread count, so a model trained with
+    the same seed on 1 and on 2 threads differs slightly; the record says which it was.
+    """
+    torch = sys.modules.get("torch")
+    return {"torch_threads": int(torch.get_num_threads())} if torch is not None else {}
+
+
 def provenance(*, settings: Any = None, seed: int | None = None, data: Any = None, **extra: Any) -> dict:
     """The standard sidecar content: what made an artifact and with which versions."""
     record = {
@@ -64,7 +74,8 @@ def provenance(*, settings: Any = None, seed: int | None = None, data: Any = Non
         "settings": settings,
         "data": data,
         "versions": versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count(),
+                    **_torch_threads()},
     }
     record.update(extra)
     return to_jsonable(record)

@@ -56,6 +56,14 @@ def test_provenance_and_sidecar(tmp_path):
     record = provenance(settings={"alpha": 10.0}, seed=3, data="shapes world (no data)")
     assert record["seed"] == 3 and record["settings"]["alpha"] == 10.0
     assert "torch" in record["versions"] and "python" in record["versions"]
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert provenance()["machine"]["torch_threads"] == 1
+    finally:
+        torch.set_num_threads(threads)
     art = tmp_path / "grid.png"
     art.write_bytes(b"png")
     side = write_sidecar(art, record)
