@@ -105,6 +105,6 @@ def make_shapes_dataset(
         torch.manual_seed(seed)
         z = world.ShapesPrior(circle=circle, dtype=torch.float64).sample((n,))
     post = world.exact_posterior(z)
-    labels = world.sample_classes(z, seed + CLASS_SEED_OFFSET)
+    labels = world.sample_classes(post, seed + CLASS_SEED_OFFSET)
     images = torch.cat([world.render(z[i : i + batch_size].float(), size) for i in range(0, n, batch_size)])
     return ShapesDataset(images=images, labels=labels, latents=z.float(), posteriors=post.float(), seed=seed)

@@ -255,18 +255,17 @@ def exact_posterior(z: torch.Tensor) -> torch.Tensor:
     return torch.softmax(ShapesPrior().class_log_joint(z), dim=-1)
 
 
-def sample_classes(z: torch.Tensor, seed: int) -> torch.Tensor:
-    r"""True classes ``(N,)`` (0 rocket, 1 house) for latents ``z`` ``(N, d)`` drawn from the prior.
+def sample_classes(posterior: torch.Tensor, seed: int) -> torch.Tensor:
+    r"""True classes ``(N,)`` (0 rocket, 1 house) given the exact posterior ``(N, 2)`` of prior latents.
 
     The prior marginalizes the class, so the class that generated each shape is drawn from
-    :math:`p(c \mid z)` (:func:`exact_posterior`) with a private generator seeded by ``seed``:
-    together with :math:`z \sim p(z)` this is exactly the joint :math:`(c, z)` of the generative
-    process, also for latents kept by a filter on :math:`z` (the filter does not touch
+    :math:`p(c \mid z)` (:func:`exact_posterior`, float64) with a private generator seeded by
+    ``seed``: together with :math:`z \sim p(z)` this is exactly the joint :math:`(c, z)` of the
+    generative process, also for latents kept by a filter on :math:`z` (the filter does not touch
     :math:`c \mid z`).
     """
-    post = exact_posterior(z.double())
     gen = torch.Generator().manual_seed(int(seed))
-    return (torch.rand(post.shape[0], generator=gen, dtype=torch.float64) < post[:, 1]).long()
+    return (torch.rand(posterior.shape[0], generator=gen, dtype=torch.float64) < posterior[:, 1].double()).long()
 
 
 def bayes_accuracy(z: torch.Tensor) -> float:

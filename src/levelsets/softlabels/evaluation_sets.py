@@ -99,8 +99,9 @@ def near_boundary_shapes(
             if drawn > 1000 * max(n, chunk):
                 raise LevelsetsError(f"too few shapes with confidence <= {max_confidence}; raise the threshold")
     z = torch.cat(kept)[:n]
-    post = world.exact_posterior(z).numpy()
-    classes = world.sample_classes(z, seed + CLASS_SEED_OFFSET).numpy()
+    post_t = world.exact_posterior(z)
+    post = post_t.numpy()
+    classes = world.sample_classes(post_t, seed + CLASS_SEED_OFFSET).numpy()
     images = torch.cat([world.render(z[i : i + 4096].float()) for i in range(0, n, 4096)])
     return EvalSet(
         images=images,
