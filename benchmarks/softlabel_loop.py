@@ -137,23 +137,27 @@ def bayes_reference(seed: int, settings: dict[str, Any]) -> dict[str, float]:
     KL is 0 and argmax agreement 1 by construction; FGSM does not apply (NaN): the exact
     posterior is a function of the latents, not of the pixels.
     """
-    import numpy as np
-
     from levelsets.loop import loop_eval_sets
-    from levelsets.softlabels.evaluation import calibration_rmse, cross_entropy, kl_divergence
+    from levelsets.softlabels.evaluation import (
+        calibration_rmse,
+        cross_entropy,
+        kl_divergence,
+        true_class_metrics,
+    )
 
     sets = loop_eval_sets("shapes", eval_size=settings["eval_size"], heldout_size=settings["heldout_size"], seed=seed)
-    near, held, classes = sets.near_labels, sets.heldout_posteriors, sets.heldout_classes
+    near = sets.near_labels
+    held = true_class_metrics(sets.heldout_posteriors, sets.heldout_classes)
     return {
         "kl": kl_divergence(near, near),
         "ce": cross_entropy(near, near),
-        "calibration_rmse_true_class": calibration_rmse(near, np.eye(near.shape[1])[sets.near_classes]),
+        "calibration_rmse_true_class": true_class_metrics(near, sets.near_classes)["calibration_rmse_true_class"],
         "calibration_rmse_expected": calibration_rmse(near, near, correctness="expected"),
         "calibration_rmse": calibration_rmse(near, near),
         "fgsm_ce": float("nan"),
         "accuracy": 1.0,
-        "heldout_accuracy": float((held.argmax(1) == classes).mean()),
-        "heldout_calibration_rmse": calibration_rmse(held, np.eye(held.shape[1])[classes]),
+        "heldout_accuracy": held["accuracy_true_class"],
+        "heldout_calibration_rmse": held["calibration_rmse_true_class"],
     }
 
 

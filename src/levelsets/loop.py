@@ -264,13 +264,13 @@ def evaluate_round(model, sets: EvalSets, device="cpu") -> dict[str, float]:
     ``heldout_calibration_rmse`` (adaptive-binning RMSE calibration error against the true class).
     """
     from levelsets.classifiers.training import predict_probs
-    from levelsets.softlabels.evaluation import calibration_rmse, evaluate_classifier
+    from levelsets.softlabels.evaluation import evaluate_classifier, true_class_metrics
 
     metrics = dict(evaluate_classifier(model, sets.near_images, sets.near_labels, classes=sets.near_classes, device=device).metrics)
     probs = predict_probs(model, sets.heldout_images, batch_size=512, device=device).cpu().numpy()
-    classes = np.asarray(sets.heldout_classes)
-    metrics["heldout_accuracy"] = float((probs.argmax(-1) == classes).mean())
-    metrics["heldout_calibration_rmse"] = calibration_rmse(probs, np.eye(probs.shape[1])[classes])
+    held = true_class_metrics(probs, sets.heldout_classes)
+    metrics["heldout_accuracy"] = held["accuracy_true_class"]
+    metrics["heldout_calibration_rmse"] = held["calibration_rmse_true_class"]
     return metrics
 
 

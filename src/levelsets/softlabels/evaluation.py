@@ -135,6 +135,19 @@ def calibration_rmse(probs, labels, bin_size: int = DEFAULT_BIN_SIZE, *, correct
     return float(np.sqrt(sum(b.count / n * (b.confidence - b.accuracy) ** 2 for b in bins)))
 
 
+def true_class_metrics(probs, classes, bin_size: int = DEFAULT_BIN_SIZE) -> dict[str, float]:
+    """``calibration_rmse_true_class`` and ``accuracy_true_class`` of probs ``(N, K)`` against true classes ``(N,)``.
+
+    The argmax rule with the one-hot true class as the label (see the module docstring).
+    """
+    p = _as_array(probs)
+    truth = _as_array(classes).astype(np.int64).reshape(-1)
+    if truth.shape[0] != p.shape[0] or truth.min(initial=0) < 0 or truth.max(initial=0) >= p.shape[1]:
+        raise LevelsetsError(f"true classes must be {p.shape[0]} integers in 0..{p.shape[1] - 1}, got shape {truth.shape}")
+    onehot = np.eye(p.shape[1])[truth]
+    return {"calibration_rmse_true_class": calibration_rmse(p, onehot, bin_size), "accuracy_true_class": accuracy(p, onehot)}
+
+
 def _resolve(device) -> torch.device:
     from levelsets.devices import resolve_device
 
@@ -300,12 +313,7 @@ def evaluate_classifier(
         "mean_confidence": float(probs.max(axis=1).mean()),
     }
     if classes is not None:
-        truth = _as_array(classes).astype(np.int64).reshape(-1)
-        if truth.shape[0] != y.shape[0] or truth.min(initial=0) < 0 or truth.max(initial=0) >= y.shape[1]:
-            raise LevelsetsError(f"true classes must be {y.shape[0]} integers in 0..{y.shape[1] - 1}, got shape {truth.shape}")
-        onehot = np.eye(y.shape[1])[truth]
-        metrics["calibration_rmse_true_class"] = calibration_rmse(probs, onehot, settings.bin_size)
-        metrics["accuracy_true_class"] = accuracy(probs, onehot)
+        metrics.update(true_class_metrics(probs, classes, settings.bin_size))
     return EvaluationResult(metrics=metrics, bins=reliability_bins(probs, y, settings.bin_size), settings=settings)
 
 
