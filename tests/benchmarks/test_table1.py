@@ -8,7 +8,6 @@ shared two-core machine are many times slower.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -22,13 +21,6 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "table1.py"
 CELLS = {(p, t) for p in ("vae", "gan") for t in ("ambiguous", "1vs7", "8vs9")}
 NUMBERS = ("delta", "acceptance_rate", "rhat_max", "ess_bulk_min", "within_tolerance", "latent_spread", "wall_seconds")
 
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("table1_benchmark", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_goals_follow_the_paper_and_the_stricter_vae_targets(bench):
