@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     targets = {t: parse_target(t, MNIST_CLASSES).probs for t in args.targets}
-    pairs = [(v, 0) for v in args.vae_seeds] + [(0, c) for c in args.classifier_seeds if (0, c) not in [(v, 0) for v in args.vae_seeds]]
+    pairs = list(dict.fromkeys([(v, 0) for v in args.vae_seeds] + [(0, c) for c in args.classifier_seeds]))  # (0, 0) once
     started = time.perf_counter()
     relaxation = {t: {str(a): relaxation_delta(p, a, settings["draws"], args.seed) for a in args.alphas} for t, p in targets.items()}
     records = []
