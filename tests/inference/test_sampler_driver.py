@@ -75,11 +75,14 @@ def test_result_shapes_and_bookkeeping():
     assert steps_seen == list(range(60))
     assert len(result.history["acceptance"]) == 60
     # one batched forward pass per random-walk step, two of N/2 per differential-evolution sweep
-    # (every second step by default), plus one at initialization
+    # (every second step by default) and per independence sweep (every step once β = 1), plus one
+    # at initialization
+    betas = result.history["inv_temperature"]
     expected = [big_n]
     for t in range(60):
-        expected += [big_n // 2, big_n // 2] if t % 2 == 1 else [big_n]
+        expected += [big_n // 2, big_n // 2] if t % 2 == 1 or betas[t] >= 1.0 else [big_n]
     assert calls == expected
+    assert 0 < betas.index(1.0) < 30  # so both kinds of steps occurred
     assert result.forward_evaluations == big_n * 61
     # returned samples are the final states of the named particles
     assert torch.equal(result.latents, result.final_positions[result.particle_index])

@@ -90,6 +90,31 @@ def split_halves(n: int, generator: torch.Generator, device: torch.device) -> tu
     return perm[:half], perm[half:]
 
 
+HalfMove = Callable[[random_walk.RWState, torch.Tensor], tuple[random_walk.RWState, random_walk.RWInfo]]
+"""``move(moving half's state (n, ...), fixed half's positions (M, d)) -> (new state, info)``: one MH
+step of the moving half whose proposal may depend on the fixed half (and nothing else)."""
+
+
+def sweep(state: random_walk.RWState, generator: torch.Generator, move: HalfMove) -> tuple[random_walk.RWState, random_walk.RWInfo]:
+    """The two-halves update: split the N particles at random, move half A given B, then B given the new A.
+
+    Valid for any ``move`` that is an MH kernel for π given the fixed half (module docstring).
+    Returns the new state and per-particle acceptance information in the original particle order.
+    """
+    n = state.position.shape[0]
+    device = state.position.device
+    accepted = torch.zeros(n, dtype=torch.bool, device=device)
+    acceptance_prob = torch.zeros(n, dtype=state.position.dtype, device=device)
+    position, log_prior, log_lik, probs = (t.clone() for t in state)
+    half_a, half_b = split_halves(n, generator, device)
+    for mv, fx in ((half_a, half_b), (half_b, half_a)):
+        sub = random_walk.take(random_walk.RWState(position, log_prior, log_lik, probs), mv)
+        new, info = move(sub, position[fx])
+        position[mv], log_prior[mv], log_lik[mv], probs[mv] = new
+        accepted[mv], acceptance_prob[mv] = info.accepted, info.acceptance_prob.to(acceptance_prob.dtype)
+    return random_walk.RWState(position, log_prior, log_lik, probs), random_walk.RWInfo(accepted, acceptance_prob)
+
+
 def step(
     state: random_walk.RWState,
     log_density: Callable[[torch.Tensor], LogDensity],
@@ -125,14 +150,8 @@ def step(
         raise ValueError(f"a differential-evolution sweep needs at least 4 particles, got {n}")
     g = default_gamma(d) if gamma is None else float(gamma)
     jitter = (JITTER * preconditioner).to(state.position)
-    accepted = torch.zeros(n, dtype=torch.bool, device=state.position.device)
-    acceptance_prob = torch.zeros(n, dtype=state.position.dtype, device=state.position.device)
-    position, log_prior, log_lik, probs = (t.clone() for t in state)
-    half_a, half_b = split_halves(n, generator, state.position.device)
-    for mv, fx in ((half_a, half_b), (half_b, half_a)):
-        sub = random_walk.take(random_walk.RWState(position, log_prior, log_lik, probs), mv)
-        proposal = de_proposal(position[fx], g, jitter)
-        new, info = random_walk.step(sub, log_density, 1.0, generator, inv_temperature, proposal)
-        position[mv], log_prior[mv], log_lik[mv], probs[mv] = new
-        accepted[mv], acceptance_prob[mv] = info.accepted, info.acceptance_prob.to(acceptance_prob.dtype)
-    return random_walk.RWState(position, log_prior, log_lik, probs), random_walk.RWInfo(accepted, acceptance_prob)
+
+    def move(sub: random_walk.RWState, others: torch.Tensor) -> tuple[random_walk.RWState, random_walk.RWInfo]:
+        return random_walk.step(sub, log_density, 1.0, generator, inv_temperature, de_proposal(others, g, jitter))
+
+    return sweep(state, generator, move)

@@ -12,7 +12,9 @@ of all proposals in ONE batched decoder + classifier pass, and accepts with prob
 .. math:: a_i = \min\{1, \exp(\log \pi_\beta(z'_i) - \log \pi_\beta(z_i))\}
 
 via ``torch.where(u < a, proposal, current)`` — no per-particle Python control flow, no ``.item()``.
-A proposal whose log density is −inf or NaN is never accepted.
+A proposal whose log density is −inf or NaN is never accepted. An asymmetric proposal passes its
+Hastings correction :math:`\log q(z_i \mid z'_i) - \log q(z'_i \mid z_i)`, which is added to the
+log ratio (:mod:`levelsets.inference.independence` uses it).
 
 References
 ----------
@@ -49,11 +51,14 @@ class RWInfo(NamedTuple):
     accepted: torch.Tensor
     """Whether the proposal was accepted, shape ``(N,)`` bool."""
     acceptance_prob: torch.Tensor
-    """The Metropolis acceptance probability min(1, π(z')/π(z)), shape ``(N,)``."""
+    """The Metropolis–Hastings acceptance probability min(1, π(z') q(z | z') / (π(z) q(z' | z))), shape ``(N,)``."""
 
 
 Proposal = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
-"""``proposal(position (N, d), scale (N, d), generator) -> proposed position (N, d)``; must be symmetric."""
+"""``proposal(position (N, d), scale (N, d), generator) -> proposed position (N, d)``."""
+
+Hastings = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``hastings(current (N, d), proposed (N, d)) -> log q(current | proposed) − log q(proposed | current)``, ``(N,)``."""
 
 
 def gaussian_proposal(position: torch.Tensor, scale: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -99,6 +104,7 @@ def step(
     generator: torch.Generator,
     inv_temperature: float = 1.0,
     proposal: Proposal = gaussian_proposal,
+    hastings: Hastings | None = None,
 ) -> tuple[RWState, RWInfo]:
     r"""One Metropolis–Hastings step for all N particles at once.
 
@@ -115,7 +121,9 @@ def step(
     inv_temperature:
         β in :math:`p(z) L(z)^\beta`; 1 is the posterior.
     proposal:
-        Symmetric proposal function (default :func:`gaussian_proposal`); tests stub it.
+        Proposal function (default :func:`gaussian_proposal`); tests stub it.
+    hastings:
+        Hastings correction of an asymmetric ``proposal``; ``None`` for a symmetric one.
 
     Returns
     -------
@@ -129,6 +137,8 @@ def step(
     log_ratio = tempered(new.log_prior, new.log_lik, inv_temperature) - tempered(
         state.log_prior, state.log_lik, inv_temperature
     )
+    if hastings is not None:
+        log_ratio = log_ratio + hastings(pos, proposed).to(log_ratio.dtype)
     neg_inf = torch.full_like(log_ratio, float("-inf"))
     log_ratio = torch.where(torch.isnan(log_ratio), neg_inf, log_ratio)
     acceptance_prob = torch.exp(log_ratio.clamp(max=0.0))
