@@ -186,7 +186,8 @@ def test_bimodal_mode_mass_needs_and_gets_tempering():
     burn-in: with the random walk alone the share of particles in the right-hand mode is fixed by
     the burn-in. Tempered SMC must match the exact posterior mass of z > 0; the tolerance is 4
     standard errors, the SE taken as the larger of the binomial SE of all particles and the spread
-    of replicate runs. The differential-evolution jumps (γ = 1) do cross the valley after burn-in.
+    of replicate runs. After burn-in the independence sweeps carry particles across the valley
+    (~99 % of them within 80 steps; ~17 % with differential evolution alone).
     """
     alpha = 60.0
     target = np.array([0.5, 0.5])
@@ -226,7 +227,7 @@ def test_bimodal_mode_mass_needs_and_gets_tempering():
 
     tempered_share, se, crossed = shares(True)
     assert abs(tempered_share - exact_right) < Z_SE * se, (tempered_share, exact_right, se)
-    assert crossed > 0.05, crossed  # population moves carry particles between the modes after burn-in
+    assert crossed > 0.9, crossed  # independence sweeps carry nearly every particle between the modes after burn-in
     # power check: plain random-walk MH from the prior keeps the prior's basin masses and misses the posterior
     plain_share, plain_se, plain_crossed = shares(False, de_every=0, independence_every=0)
     assert abs(plain_share - exact_right) > Z_SE * plain_se, (plain_share, exact_right, plain_se)

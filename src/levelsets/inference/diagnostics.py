@@ -5,17 +5,18 @@ at the core; ArviZ does R-hat and ESS (:func:`to_inference_data`); :func:`summar
 :func:`sampling_yield` assemble JSON-ready dicts.
 
 Caveat on R-hat: particles are chains. A multimodal posterior that the tempered burn-in has split
-correctly across modes still shows a large R-hat when random-walk chains do not switch modes after
-burn-in: R-hat then measures *between-mode* mixing of individual chains, not whether the population
-as a whole is right. Read it alongside ``target_classes_share`` and Δ.
+correctly across modes shows a large R-hat when single chains do not switch modes after burn-in
+(the sampler without its independence sweeps, ``independence_every=0``): R-hat then measures
+*between-mode* mixing of individual chains, not whether the population as a whole is right. With
+the sweeps (default) chains switch between populated modes and R-hat comes close to 1; it still
+cannot see a mode no particle found. Read it alongside ``target_classes_share`` and Δ.
 
 Caveat on ESS: ArviZ's ESS treats the particles as *independent* chains. After the tempered-SMC
 burn-in they are not: resampling leaves all N particles descended from a few initial draws
-(``burn_in_ancestors``; on the MNIST world, N = 1000 and 100 steps, 4 of 1000), and when the chains
-then stay in their regions (R-hat ≫ 1) the bulk ESS saturates at about N whatever the run length
-while the spread of population means across independent seeds corresponds to only a few effective
-draws per run (benchmarks/sampler_throughput.py, ``--replicates``). Read ``ess_bulk_min`` as an
-upper bound when ``burn_in_ancestors`` ≪ N and R-hat is large.
+(``burn_in_ancestors``; tens of 1000 on the MNIST world), and the independence sweeps make
+particles exchange positions. When chains stay in their regions (R-hat ≫ 1) the bulk ESS saturates
+at about N whatever the run length. The spread of population means across independent seeds
+(benchmarks/sampler_throughput.py, ``--replicates``) is the check for population averages.
 
 References
 ----------
