@@ -65,12 +65,22 @@ def test_markdown_tables(bench):
     result = {
         "alphas": [100.0], "targets": ["ambiguous"], "prior": "vae", "relaxation": {"ambiguous": {"100.0": 0.0237}},
         "settings": {"draws": 1000, "starts": 5, "steps": 7, "lr": 0.05},
-        "pairs": [{"generator_seed": 1, "classifier_seed": 0, "cards": {"classifier": {"heldout_accuracy": 0.983}}, "floor": {"ambiguous": floor}}],
+        "pairs": [{"generator_seed": 1, "classifier_seed": 0, "cards": {"classifier": {"heldout_accuracy": 0.983}}, "floor": {"ambiguous": floor},
+                   "calibration": {"temperature": 1.0403}}],
     }
     md = bench.markdown(result)
     assert "| ambiguous | 2.37% | 1.83% |" in md
-    assert "| 1 | 0 | 98.3% | ambiguous | 1.92% | — |" in md
+    assert "| 1 | 0 | 98.3% | 1.040 | ambiguous | 1.92% | — |" in md
     # every table row has as many cells as its header
     for block in md.split("\n\n"):
         rows = [r for r in block.splitlines() if r.startswith("|")]
         assert len({r.count("|") for r in rows}) <= 1, block
+
+
+@pytest.mark.parametrize("true_t", [0.5, 1.0, 2.0])
+def test_fitted_temperature_recovers_the_generating_one(bench, true_t):
+    # labels drawn from softmax(logits / T): the NLL-minimising temperature is T, up to sampling noise
+    g = torch.Generator().manual_seed(0)
+    logits = 3.0 * torch.randn(20_000, 5, generator=g, dtype=torch.float64)
+    labels = torch.multinomial(torch.softmax(logits / true_t, dim=1), 1, generator=g)[:, 0]
+    assert bench.fitted_temperature(logits, labels) == pytest.approx(true_t, rel=0.05)
