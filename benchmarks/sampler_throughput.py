@@ -48,48 +48,56 @@ Settings and why (defaults):
 * ``--threads 1`` on a shared machine (two threads on two busy cores ran the synthetic forward
   pass 40× slower per CPU second in a smoke run); the default (torch's) on a quiet machine.
 
+* ``--ablation`` (with ``--replicates``): the same MH runs with ``independence_every=0`` — what the
+  independence sweeps contribute, measured in the same run on the same models.
+
 Findings (numbers: benchmarks/results/sampler_throughput_<world>.md):
 
-1. ArviZ's bulk ESS of the MH run **saturates at about N**, whatever the run length: R-hat is
-   3–4 on MNIST, the particles sit in different parts of the level set and rarely cross between
-   them within the run, so each chain counts as about one independent value. MH ESS/s by this
-   measure is then ∝ 1 / steps: it is set by how short the run is, not by mixing (at 100 steps
-   the MNIST ratio read 79×, at 300 steps 30×, with the *same* sampler).
-2. That ≈N is **not** an honest effective sample size either: the tempered-SMC burn-in resamples
-   the population, and all N particles descend from a few prior draws
-   (``LevelSetResult.burn_in_ancestors``: ~30 of 1000 on MNIST). Stage (d) measures what ArviZ
+1. Without the independence sweeps, ArviZ's bulk ESS of the MH run **saturates at about N**,
+   whatever the run length: R-hat is 3–4 on MNIST, the particles sit in different parts of the
+   level set and rarely cross between them within the run, so each chain counts as about one
+   independent value, and MH ESS/s by this measure is ∝ 1 / steps (at 100 steps the MNIST ratio read
+   79×, at 300 steps 30×, with the *same* sampler). With the sweeps (default) single chains move
+   between the populated parts: MNIST R-hat 1.10 and ArviZ ESS 6,726 at N = 1000 (ablation, same
+   run: 3.86 and 1,167).
+2. ArviZ's figure is not an honest effective sample size of population averages either: the
+   tempered-SMC burn-in resamples the population, and all N particles descend from a few prior draws
+   (``LevelSetResult.burn_in_ancestors``: ~40 of 1000 on MNIST). Stage (d) measures what ArviZ
    cannot: the spread of population means across independent seeds.
-3. Before the sampler had population moves, stage (d) found ~2 effective draws per MH run on
-   MNIST and ~80 on shapes, and the shapes population was biased (w: +0.64 ± 0.08 over 8 seeds,
-   0.14 posterior sd): the random walk needs ~1000 steps to cross a level set. With the
-   differential-evolution sweeps every second step and CESS 0.999 (:mod:`levelsets.inference.ensemble`)
-   the same measure gives ~58 per run on MNIST and ~2500 on shapes, and the shapes bias is
-   within its standard error.
+3. Stage (d), MNIST 1-vs-7 per run: ~2 effective draws for the first sampler (random walk only),
+   ~58 with differential-evolution sweeps and CESS 0.999 (earlier models), and on today's models
+   9.9 without and **2,449 with the independence sweeps** (ablation, same run). On shapes: ~80 →
+   ~2,500 → 10,312, and the population mean's bias against quadrature fell from 0.14 posterior sd
+   (first sampler) to 0.001 ± 0.003.
 4. NUTS's single-chain ESS has the mirror-image blind spot — one chain cannot see the regions it
-   never visits — and is noisy (3.5 to 98 across 8 seeds at 500 draws on MNIST). Its cross-seed
-   ESS is ~1 per run on MNIST because one of its 8 chains (seed 7) settled in the prior's far tail
-   (|z| ≈ 6.6, e^-17 times less prior density than where the other runs agree); without that seed
-   it would be tens per run. That chain is a real failure of one-chain NUTS (the issue's prototype
-   saw the same: Δ 15 % when NUTS missed the mode), but the MNIST ratio below leans on it.
+   never visits — and is noisy (2.0 to 22.6 across 8 seeds at 500 draws on today's MNIST models;
+   3.5 to 98 on the earlier ones). Its runs scatter across seeds (seed 3 sits in another region;
+   on the earlier models seed 7 settled in the prior's far tail), so its cross-seed ESS is ~1–3
+   per run; its grand mean over 8 seeds still agrees with MH's (last coordinate −2.77 ± 0.17 vs
+   −2.74). The cross-seed measure is agreement, not correctness: MNIST has no exact answer.
+5. The MNIST models were retrained between the 2026-11-23 and 2026-12-02 runs (training is not
+   bit-reproducible across thread counts). NUTS mixes worse on the new ones (ArviZ ESS/CPU-s 0.17
+   instead of 1.13), so even the sampler without the sweeps reads 140× on them (30× before);
+   the ablation is the attribution.
 
 Results at N = 1000, one 2-CPU machine, ``--threads 1``, per CPU second (the .md files have
 the rest):
 
-* MH particle-steps/s over forward images/s: MNIST 1.21, shapes 1.26, synthetic 1.01 (the DE
-  sweeps evaluate two half batches, which run slightly faster per image here than one full batch);
-* the issue's measure (ArviZ ESS/s, one NUTS run): MNIST 30×, shapes 158×, synthetic 171×;
-  pooled over 8 seeds of each method: MNIST 64×, shapes 173×, synthetic 7×;
-* cross-seed ESS/s: MNIST 109×, shapes 1215× (727× counting the bias against quadrature),
-  synthetic 0.7× (its MH runs disagree across seeds: 1.8 effective draws per run).
+* MH particle-steps/s over forward images/s: MNIST 1.11 (0.86 in an earlier run of the same code
+  on a busier machine), shapes 0.87, synthetic 1.01 (previous sampler, not re-run). The sweeps'
+  kernel density costs ~20 % at N = 1000 and more at N = 10000 (shapes 0.64);
+* the issue's measure (ArviZ ESS/s, one NUTS run): MNIST 626×, shapes 3744×, synthetic 171×
+  (previous sampler); pooled over 8 seeds: MNIST 1408×, shapes 4870×, synthetic 7×;
+* cross-seed ESS/s: MNIST 2146×, shapes 1482× (1272× counting the bias against quadrature),
+  synthetic 0.7× (previous sampler: its MH runs disagreed across seeds, 1.8 effective draws per run).
 
-So the goal "MH ESS/s ≥ 100× NUTS" is met on shapes by every measure, not on the synthetic
-random-CNN world by the honest ones, and on MNIST by the cross-seed measure only (which there depends on NUTS's failed chain, finding 4); by the issue's
-ArviZ measure the MNIST run is too long to pass (finding 1) — we did not shorten it to pass.
+So the goal "MH ESS/s ≥ 100× NUTS" is met on MNIST and shapes by every measure; the synthetic
+random-CNN world was not re-run with the sweeps.
 
 Usage::
 
     python benchmarks/sampler_throughput.py --world synthetic            # full run
-    python benchmarks/sampler_throughput.py --world mnist --threads 1 --replicates 8 --resume
+    python benchmarks/sampler_throughput.py --world mnist --threads 1 --replicates 8 --ablation --resume
     python benchmarks/sampler_throughput.py --quick --out /tmp/bench     # smoke run (tests)
 
 Writes ``<out>/sampler_throughput_<world>.json`` (everything) and ``.md`` (the README table, with a

@@ -40,7 +40,8 @@ Algorithm (N particles advance in lock-step; each step is ONE batched decoder + 
    kernels, so the proposal follows a thin level set — and accepts with the Hastings-corrected
    ratio. Local moves leave each particle in its region of a multimodal level set; these reach
    every populated region in one move, so single particles' chains mix (MNIST 1-vs-7: R-hat
-   3.9 → 1.1) at the same N evaluations per step.
+   3.86 → 1.10, cross-seed ESS of the population mean 9.9 → 2,449 per run) at the same N
+   evaluations per step.
 4. **Return** n = ``samples`` of the N final states, resampled with equal weights (``systematic``:
    n distinct particles when n ≤ N; or ``multinomial``: with replacement, as seed 003).
 
