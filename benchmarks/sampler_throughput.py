@@ -131,6 +131,8 @@ HERE = Path(__file__).resolve().parent
 REFERENCE_PARTICLES = 1000
 GOAL_MH_OVER_FORWARD = 0.8
 GOAL_ESS_OVER_NUTS = 100.0
+NOT_IN_FINGERPRINT = ("particles", "replicates", "out", "resume", "quadrature_step", "ablation")
+"""Settings that do not change a stage's result: a ``--resume`` may differ in them."""
 
 
 def peak_rss_mb() -> float:
@@ -808,10 +810,7 @@ def main(argv: list[str] | None = None) -> dict:
     target = parse_target(w.target_spec, w.class_names)
 
     name = f"sampler_throughput_{args.world}{'_quick' if args.quick else ''}"
-    fingerprint = {
-        k: v for k, v in vars(args).items()
-        if k not in ("particles", "replicates", "out", "resume", "quadrature_step", "ablation")
-    }
+    fingerprint = {k: v for k, v in vars(args).items() if k not in NOT_IN_FINGERPRINT}
     checkpoint = Checkpoint(Path(args.out) / f"{name}.partial.json", to_jsonable(fingerprint), args.resume)
 
     def row_for(n: int) -> dict:

@@ -34,14 +34,15 @@ def test_quick_benchmark_replicates_and_resume(tmp_path):
     spec = importlib.util.spec_from_file_location("sampler_throughput", BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    args = ["--quick", "--world", "synthetic", "--out", str(tmp_path), "--device", "cpu", "--replicates", "3", "--resume"]
+    args = ["--quick", "--world", "synthetic", "--out", str(tmp_path), "--device", "cpu", "--replicates", "3", "--ablation",
+            "--resume"]
     # a finished stage saved by an earlier (killed) run with the same settings is reused, not re-measured
-    first = module.main(args[:-3] + ["--resume"])  # no replicates: they are not part of the fingerprint
+    first = module.main(args[:-4] + ["--resume"])  # no replicates, no ablation: not part of the fingerprint
     partial = tmp_path / "sampler_throughput_synthetic_quick.partial.json"
     assert not partial.exists()  # removed when the run completes
     fingerprint = json.loads(json.dumps(first["settings"]))
     stages = {"row 20": {**first["rows"][0], "forward_images_per_second": 12345.0}}
-    saved = {k: v for k, v in fingerprint.items() if k not in ("particles", "replicates", "out", "resume", "quadrature_step")}
+    saved = {k: v for k, v in fingerprint.items() if k not in module.NOT_IN_FINGERPRINT}
     partial.write_text(json.dumps({"fingerprint": saved, "stages": stages}))
     second = module.main(args)
     assert second["rows"][0]["forward_images_per_second"] == 12345.0
@@ -50,5 +51,9 @@ def test_quick_benchmark_replicates_and_resume(tmp_path):
     assert rep["mh"]["runs"] == 3 and rep["nuts"]["runs"] == 3
     assert rep["mh"]["ess_per_run"] > 0 and rep["nuts"]["ess_per_run"] > 0
     assert second["rows"][1]["mh"]["burn_in_ancestors"] >= 1
+    # the ablation: the same seeds without independence sweeps, recorded as such
+    abl = second["ablation"]
+    assert abl["run"]["overrides"] == {"independence_every": 0} and abl["replicates"]["runs"] == 3
+    assert abl["run"]["seed"] == second["rows"][1]["mh"]["seed"]
     md = (tmp_path / "sampler_throughput_synthetic_quick.md").read_text()
-    assert "| N |" in md and "empirical ESS" in md
+    assert "| N |" in md and "empirical ESS" in md and "Ablation" in md
