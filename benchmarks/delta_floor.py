@@ -114,7 +114,7 @@ def fitted_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
         return loss
 
     opt.step(closure)
-    return float(log_t.exp())
+    return float(log_t.detach().exp())
 
 
 def heldout_temperature(classifier: torch.nn.Module) -> dict[str, float]:
