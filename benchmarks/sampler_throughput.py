@@ -131,6 +131,8 @@ HERE = Path(__file__).resolve().parent
 REFERENCE_PARTICLES = 1000
 GOAL_MH_OVER_FORWARD = 0.8
 GOAL_ESS_OVER_NUTS = 100.0
+ABLATION = {"independence_every": 0}
+"""``--ablation``: the sampler settings that turn the independence sweeps off."""
 NOT_IN_FINGERPRINT = ("particles", "replicates", "out", "resume", "quadrature_step", "ablation")
 """Settings that do not change a stage's result: a ``--resume`` may differ in them."""
 
@@ -911,11 +913,11 @@ def main(argv: list[str] | None = None) -> dict:
         off = [
             checkpoint.run(
                 f"ablation {n_ref} {seed}",
-                lambda s=seed: run_mh(w, target, n_ref, args.steps, args.burn_in, args.thin, device, s, independence_every=0),
+                lambda s=seed: run_mh(w, target, n_ref, args.steps, args.burn_in, args.thin, device, s, **ABLATION),
             )
             for seed in seeds
         ]
-        ablation = {"settings": {"independence_every": 0}, "particles": n_ref, "run": off[0]}
+        ablation = {"settings": ABLATION, "particles": n_ref, "run": off[0]}
         ablation["ess_over_nuts_cpu"] = _ratio(off[0]["ess_per_cpu_second"], nuts_ess_cpu)
         ablation["with_over_without_arviz_ess_cpu"] = _ratio(ref["mh"]["ess_per_cpu_second"], off[0]["ess_per_cpu_second"])
         if len(off) >= 3:
