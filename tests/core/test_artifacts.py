@@ -76,3 +76,103 @@ def test_write_json_converts_numpy(tmp_path):
 
     path = write_json(tmp_path / "x.json", {"a": np.arange(3), "b": np.float32(0.5)})
     assert json.loads(path.read_text()) == {"a": [0, 1, 2], "b": 0.5}
+
+
+# --- replacing outputs: only what levelsets wrote, never ., .., the home or the root -------------
+
+from levelsets.artifacts import MARKER, check_output_file  # noqa: E402
+
+
+def _tree(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def test_overwrite_replaces_only_a_levelsets_output(tmp_path):
+    out = tmp_path / "run"
+    with atomic_output_dir(out) as tmp:
+        (tmp / "a.txt").write_text("first")
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "b.txt").write_text("first")
+    assert json.loads((out / MARKER).read_text())["files"] == ["a.txt", "sub/b.txt"]
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "c.txt").write_text("second")
+    assert _tree(out) == [MARKER, "c.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing left aside
+
+
+def test_overwrite_refuses_a_folder_holding_a_users_file(tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "thesis.tex").write_text("years of work")
+    with pytest.raises(LevelsetsError, match="not written by levelsets"):
+        with atomic_output_dir(user, overwrite=True):
+            pass
+    assert (user / "thesis.tex").read_text() == "years of work"
+    # a levelsets output that a user added a file to is refused too, naming the file
+    out = tmp_path / "run"
+    with atomic_output_dir(out) as tmp:
+        (tmp / "a.txt").write_text("x")
+    (out / "notes.md").write_text("mine")
+    with pytest.raises(LevelsetsError, match="notes.md, which levelsets did not write"):
+        with atomic_output_dir(out, overwrite=True):
+            pass
+    assert (out / "notes.md").read_text() == "mine" and (out / "a.txt").is_file()
+
+
+def test_a_file_added_while_the_job_runs_is_not_lost(tmp_path):
+    out = tmp_path / "run"
+    with atomic_output_dir(out) as tmp:
+        (tmp / "a.txt").write_text("x")
+    with pytest.raises(LevelsetsError, match="late.txt"):
+        with atomic_output_dir(out, overwrite=True) as tmp:
+            (out / "late.txt").write_text("written during the job")
+            (tmp / "b.txt").write_text("new")
+    assert (out / "late.txt").is_file() and (out / "a.txt").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_never_the_working_directory_its_ancestors_home_or_root(tmp_path, monkeypatch):
+    work = tmp_path / "project" / "sub"
+    work.mkdir(parents=True)
+    (work / "data.csv").write_text("1,2")
+    monkeypatch.chdir(work)
+    for target, why in ((".", "current directory"), ("..", "holds the current directory"), ("/", "root")):
+        for overwrite in (False, True):
+            with pytest.raises(LevelsetsError, match=why):
+                with atomic_output_dir(target, overwrite=overwrite):
+                    pass
+    monkeypatch.setenv("HOME", str(tmp_path / "project"))
+    with pytest.raises(LevelsetsError, match="home"):
+        with atomic_output_dir(tmp_path / "project", overwrite=True):
+            pass
+    assert (work / "data.csv").read_text() == "1,2"
+    assert _tree(tmp_path / "project") == ["sub", "sub/data.csv"]
+
+
+def test_legacy_outputs_with_a_levelsets_record_may_be_replaced(tmp_path):
+    out = tmp_path / "old_run"
+    out.mkdir()
+    write_json(out / "summary.json", provenance(seed=1))
+    (out / "grid.png").write_bytes(b"png")
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("x")
+    assert _tree(out) == [MARKER, "new.txt"]
+
+
+def test_output_files_replace_only_levelsets_files(tmp_path):
+    mine = tmp_path / "labels.json"
+    mine.write_text('{"user": true}')
+    with pytest.raises(LevelsetsError, match="levelsets did not write it"):
+        check_output_file(mine)
+    ours = tmp_path / "ours.json"
+    write_json(ours, {"x": 1})
+    write_sidecar(ours, provenance())
+    assert check_output_file(ours) == ours
+    with pytest.raises(LevelsetsError, match="is a directory"):
+        check_output_file(tmp_path)
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"weights")
+    with pytest.raises(LevelsetsError, match="model.card.json"):
+        check_output_file(ckpt, sidecar=tmp_path / "model.card.json")
+    write_json(tmp_path / "model.card.json", provenance())
+    assert check_output_file(ckpt, sidecar=tmp_path / "model.card.json") == ckpt

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,24 +82,17 @@ def new_classifier(name: str) -> torch.nn.Module:
     return ShapesCNN() if name == "shapes" else MnistCNN()
 
 
-def _resolve_out(out: str | Path | None, name: str) -> Path:
+def resolve_out(out: str | Path | None, name: str) -> Path:
     """Checkpoint path for ``out``: a ``.pt`` file, or a directory that gets ``model.pt``."""
     if out is None:
         return classifier_path(name)
+    from levelsets.artifacts import check_output_file
+
     out = Path(out).expanduser()
     path = out if out.suffix == ".pt" else out / "model.pt"
-    if path.exists() and path.is_dir():
-        raise LevelsetsError(f"--out {path} is a directory; give a directory for model.pt or a .pt file path")
     if path.parent.exists() and not path.parent.is_dir():
         raise LevelsetsError(f"--out {path.parent} is a file, not a directory; choose another --out")
-    probe = path.parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise LevelsetsError(f"--out {path}: {probe} is a file, not a directory; choose another --out")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise LevelsetsError(f"cannot write to {path}: {probe} is not writable; choose another --out")
-    return path
+    return check_output_file(path, sidecar=card_path(path))
 
 
 def _shapes_data(n_train: int, n_heldout: int, seed: int):
@@ -191,7 +183,7 @@ def train_classifier(
         the Bayes-optimal accuracy of the held-out set), versions and train seconds.
     """
     _check_name(name)
-    path = _resolve_out(out, name)
+    path = resolve_out(out, name)
     if n_train is not None and n_train < 1:
         raise LevelsetsError(f"--n-train must be >= 1, got {n_train}")
     if n_heldout is not None and n_heldout < 1:

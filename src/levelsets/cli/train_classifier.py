@@ -57,6 +57,11 @@ def classifier(
     if n_heldout is not None and (n_heldout < 1 or name != "shapes"):
         raise LevelsetsError(f"--n-heldout must be >= 1 and applies to --world shapes only (got {n_heldout})")
 
+    if out is not None:
+        from levelsets.classifiers.zoo import resolve_out
+
+        resolve_out(out, name)  # refuse a bad --out before anything is trained
+
     if method != "ce" or soft_labels is not None or augment or deaggregate:
         # Soft-label training (levelsets.softlabels): writes to --out, or to the model home's
         # "<name>-<method>" entry, never over the default classifier.

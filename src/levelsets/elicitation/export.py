@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from levelsets.artifacts import provenance, write_json, write_sidecar
+from levelsets.artifacts import check_output_file, provenance, write_json, write_sidecar
 from levelsets.elicitation.store import ResponseStore
 from levelsets.errors import LevelsetsError
 
@@ -170,14 +170,14 @@ def export_responses(db: str | Path, out: str | Path, *, exclude_flagged: bool =
     LevelsetsError
         When ``db`` is missing or not a levelsets database, or ``out`` is a directory.
     """
-    out = Path(out).expanduser()
-    if out.is_dir():
-        raise LevelsetsError(f"-o {out} is a directory; give a file name such as responses.json")
+    out = check_output_file(out, option="-o")
     if out.suffix != ".json":
         raise LevelsetsError(f"-o {out} should end in .json (the CIFAR-10S format is JSON)")
     store = ResponseStore(db)
     responses, details = build_export(store, exclude_flagged=exclude_flagged)
     side = details_path(out)
+    if side.exists() and not out.exists():
+        check_output_file(side, option="the details file")
     write_json(out, responses)
     write_json(side, details)
     write_sidecar(out, provenance(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from levelsets.artifacts import provenance, write_json, write_sidecar
+from levelsets.artifacts import check_output_file, provenance, write_json, write_sidecar
 from levelsets.errors import CheckpointError, LevelsetsError
 from levelsets.softlabels.evaluation import (
     EvaluationResult,
@@ -87,11 +87,11 @@ def run_evaluation(
         JSON output path; the PNG defaults to the same path with ``.png``.
     """
     out = Path(out)
-    if out.is_dir():
-        raise LevelsetsError(f"-o {out} is a directory; give a file path such as eval.json")
+    out = check_output_file(out, option="-o")
     plot_path = Path(plot) if plot else out.with_suffix(".png")
     if plot_path == out:
         raise LevelsetsError(f"the plot path {plot_path} equals the JSON output path; give --plot another name")
+    check_output_file(plot_path, option="--plot")
     settings = settings or EvaluationSettings()
     result = evaluate_classifier(model, eval_set.images, eval_set.labels, reference=eval_set.reference, classes=eval_set.classes, settings=settings, device=device)
     info = {k: v for k, v in (classifier_info or {}).items() if k != "card"}
@@ -103,6 +103,8 @@ def run_evaluation(
         "plot": str(plot_path),
     }
     plot_reliability(result, plot_path)
+    record = provenance(settings=settings, seed=seed, data=eval_set.description, classifier=info, artifact="evaluation")
+    write_sidecar(plot_path, {**record, "what": "reliability diagram"})
     write_json(out, document)
-    write_sidecar(out, provenance(settings=settings, seed=seed, data=eval_set.description, classifier=info, artifact="evaluation"))
+    write_sidecar(out, record)
     return EvaluationOutput(json_path=out, plot_path=plot_path, result=result)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from levelsets.artifacts import provenance, write_json, write_sidecar
+from levelsets.artifacts import check_output_file, provenance, write_json, write_sidecar
 from levelsets.errors import LevelsetsError
 from levelsets.softlabels.class_sets import resolve_class_names
 from levelsets.softlabels.label_construction import (
@@ -72,9 +72,7 @@ def save_soft_labels(path: str | Path, labels: SoftLabelSet, *, seed: int | None
     data:
         What the labels were built from (e.g. the responses file), recorded in the sidecar.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise LevelsetsError(f"-o {path} is a directory; give a file path such as labels.json")
+    path = check_output_file(path, option="-o")
     document = soft_labels_to_json(labels)
     write_json(path, document)
     settings = labels.settings
