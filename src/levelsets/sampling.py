@@ -27,7 +27,7 @@ import numpy as np
 
 from levelsets.errors import LevelsetsError
 
-RELAXATIONS = ("dirichlet", "normal")
+RELAXATIONS = ("band", "dirichlet", "normal")
 
 
 @dataclass
@@ -44,11 +44,12 @@ class SampleJob:
         Dirichlet tolerance α (larger = tighter level set); ``None`` = the world's default
         (:data:`levelsets.worlds.DEFAULT_ALPHA`: 100 for MNIST, 300 for shapes).
     relaxation:
+        ``band`` (the prior restricted to max_l |f_l − p_l| ≤ ``tolerance``, adaptive-level SMC),
         ``dirichlet`` (seed 003) or ``normal`` (Bayes-TrEx constraints).
     particles, steps, burn_in, samples:
         N particles, T steps in total of which ``burn_in`` adapt (and temper), n ≤ N returned samples.
     tolerance:
-        A sample is *within tolerance* when max_l |f(x)_l − p_l| ≤ tolerance.
+        A sample is *within tolerance* when max_l |f(x)_l − p_l| ≤ tolerance; the band's τ.
     compare_prior:
         Also run prior rejection with the same classifier budget and report both yields.
     classifier:
@@ -87,7 +88,7 @@ class SampleJob:
         if not self.alpha > 0:
             raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha}); larger values give tighter level sets")
         if self.relaxation not in RELAXATIONS:
-            raise LevelsetsError(f"unknown relaxation {self.relaxation!r}; choose dirichlet or normal")
+            raise LevelsetsError(f"unknown relaxation {self.relaxation!r}; choose one of {', '.join(RELAXATIONS)}")
         if self.particles < 1:
             raise LevelsetsError(f"--particles must be ≥ 1 (got {self.particles})")
         if self.samples < 1:
@@ -203,7 +204,8 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
 
     settings = SamplerSettings(
         particles=job.particles, steps=job.steps, burn_in=job.burn_in, samples=job.samples, alpha=job.alpha,
-        relaxation=job.relaxation, thin=job.thin, seed=seed, device=str(device), progress=job.progress,
+        relaxation=job.relaxation, tolerance=job.tolerance, thin=job.thin, seed=seed, device=str(device),
+        progress=job.progress,
     )
     target_t = torch.as_tensor(target.probs, dtype=torch.float32, device=device)
     result = sample_level_set(world.prior, world.decoder, world.classifier, target_t, settings)
@@ -224,8 +226,11 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
         "tolerance": job.tolerance,
         **world.describe(),
         "seed": seed,
+        "sampler": result.settings_dict(),
     }
     summary.update(summarize(result, target, tolerance=job.tolerance))
+    if result.band is not None:
+        summary["band"] = result.band
     summary["mean_probs"] = {name: float(probs[:, k].mean()) for k, name in enumerate(world.class_names)}
     summary["mean_confidence"] = float(probs.max(axis=1).mean())
     summary["wall_seconds"] = result.wall_seconds

@@ -23,6 +23,12 @@ observed at 0 and at the margin m = 0.5 (the margin term is dropped when K = 2).
 target (ambiguous, confident, graded, explicit vectors) each class is constrained on its own,
 :math:`p_l \sim \mathcal N(f_l, \sigma^2)` independently, observed at the target. σ = 0.05.
 
+The ``"band"`` relaxation is the prior restricted to a tolerance band,
+:math:`\pi(z) \propto p(z)\, \mathbf 1\{\max_l |f(g(z))_l - p_l| \le \tau\}` (a ``pyro.factor``
+of 0 inside, −inf outside): exactly the law of prior rejection at tolerance τ, whose images are as
+varied and in-distribution as the generator's own. Its normalizing constant is the prior mass of
+the band; :mod:`levelsets.inference.band` samples it and estimates that mass.
+
 :func:`log_density_fn` evaluates this model's log joint by *tracing* it (``poutine.condition`` +
 ``poutine.trace``, per-particle ``log_prob``), so samplers never carry a second copy of the density.
 
@@ -45,7 +51,9 @@ from pyro import poutine
 
 from levelsets.errors import LevelsetsError
 
-RELAXATIONS = ("dirichlet", "normal")
+RELAXATIONS = ("dirichlet", "normal", "band")
+BAND_TOLERANCE = 0.05
+"""Default τ of the band relaxation: max_l |f_l − p_l| ≤ τ."""
 NORMAL_SIGMA = 0.05
 """σ of the Bayes-TrEx Normal constraints."""
 NORMAL_MARGIN = 0.5
@@ -82,14 +90,16 @@ def target_pair(target: torch.Tensor) -> tuple[int, int] | None:
     return (min(a, b), max(a, b))
 
 
-def check_model_inputs(target: torch.Tensor, alpha: float, relaxation: str) -> None:
-    """Raise :class:`LevelsetsError` for an unknown relaxation, α ≤ 0 or a target Dirichlet cannot observe."""
+def check_model_inputs(target: torch.Tensor, alpha: float, relaxation: str, tolerance: float = BAND_TOLERANCE) -> None:
+    """Raise :class:`LevelsetsError` for an unknown relaxation, α ≤ 0, τ ∉ (0, 1) or a target Dirichlet cannot observe."""
     if relaxation not in RELAXATIONS:
         raise LevelsetsError(f"unknown relaxation {relaxation!r}; choose one of {', '.join(RELAXATIONS)}")
     if not alpha > 0:
         raise LevelsetsError(f"alpha must be > 0, got {alpha}; larger alpha means a tighter level set (try 100)")
     if target.ndim != 1 or target.shape[0] < 2:
         raise LevelsetsError(f"target must be a vector of K ≥ 2 probabilities, got shape {tuple(target.shape)}")
+    if relaxation == "band" and not 0 < tolerance < 1:
+        raise LevelsetsError(f"tolerance must lie in (0, 1), got {tolerance}; it bounds max_l |f_l − p_l| (try 0.05)")
     if relaxation == "dirichlet" and bool((target <= 0).any()):
         raise LevelsetsError(
             "the Dirichlet relaxation needs every target probability > 0; use a small value such as 0.001 "
@@ -108,6 +118,7 @@ def level_set_model(
     clamp: float = 1e-6,
     sigma: float = NORMAL_SIGMA,
     margin: float = NORMAL_MARGIN,
+    tolerance: float = BAND_TOLERANCE,
 ) -> torch.Tensor:
     """Pyro model of the level-set posterior (module docstring), N particles in a plate.
 
@@ -132,6 +143,8 @@ def level_set_model(
         Lower bound c on f(x) inside the Dirichlet concentration.
     sigma, margin:
         σ and the observed margin of the Normal relaxation.
+    tolerance:
+        τ of the band relaxation.
 
     Returns
     -------
@@ -140,7 +153,8 @@ def level_set_model(
         deterministic site ``"probs"``.
 
     Sites: ``"z"`` (latent, ``(N, d)``), ``"probs"`` (deterministic), and the observed
-    ``"p"`` (Dirichlet, or per-class Normal) or ``"p_gap"`` + ``"p_margin"`` (Normal, pair targets).
+    ``"p"`` (Dirichlet, or per-class Normal), ``"p_gap"`` + ``"p_margin"`` (Normal, pair targets)
+    or the factor ``"band"`` (log 1{max_l |f_l − p_l| ≤ τ}: 0 inside the band, −inf outside).
     """
     with pyro.plate("particles", num_particles):
         z = pyro.sample("z", prior if isinstance(prior, PyroPrior) else PyroPrior(prior))
@@ -165,6 +179,9 @@ def level_set_model(
                     others[[a, b]] = False
                     gap = torch.minimum(pa, pb) - probs[..., others].max(dim=-1).values
                     pyro.sample("p_margin", pdist.Normal(gap, sigma), obs=zero + margin)
+        elif relaxation == "band":
+            inside = (probs - obs).abs().amax(dim=-1) <= tolerance
+            pyro.factor("band", torch.where(inside, 0.0, float("-inf")).to(probs.dtype))
         else:
             raise LevelsetsError(f"unknown relaxation {relaxation!r}; choose one of {', '.join(RELAXATIONS)}")
     return probs
@@ -255,6 +272,7 @@ def log_density_fn(
     clamp: float = 1e-6,
     sigma: float = NORMAL_SIGMA,
     margin: float = NORMAL_MARGIN,
+    tolerance: float = BAND_TOLERANCE,
 ) -> Callable[[torch.Tensor], LogDensity]:
     r"""Build the log joint of :func:`level_set_model` as a batched function of positions.
 
@@ -266,7 +284,7 @@ def log_density_fn(
 
     Parameters are those of :func:`level_set_model`.
     """
-    check_model_inputs(target, alpha, relaxation)
+    check_model_inputs(target, alpha, relaxation, tolerance)
 
     def log_density(z: torch.Tensor) -> LogDensity:
         if z.ndim != 2:
@@ -275,7 +293,7 @@ def log_density_fn(
         conditioned = poutine.condition(level_set_model, data={"z": z})
         with torch.no_grad(), _no_support_validation(prior):
             trace = poutine.trace(conditioned).get_trace(
-                prior, decoder, classifier, target, alpha, relaxation, n, clamp, sigma, margin
+                prior, decoder, classifier, target, alpha, relaxation, n, clamp, sigma, margin, tolerance
             )
             trace.compute_log_prob()
         log_prior = trace.nodes["z"]["log_prob"]

@@ -94,9 +94,23 @@ class SamplerSettings:
     samples:
         n ≤ N, samples returned (resampled from the N final states).
     alpha:
-        Dirichlet tolerance α > 0 (larger = tighter level set).
+        Dirichlet tolerance α > 0 (larger = tighter level set); not used by the band.
     relaxation:
-        ``"dirichlet"`` (seed 003) or ``"normal"`` (Bayes-TrEx constraints).
+        ``"band"`` (the prior restricted to max_l |f_l − p_l| ≤ ``tolerance``, sampled by
+        adaptive-level SMC, :mod:`~levelsets.inference.band`), ``"dirichlet"`` (seed 003) or
+        ``"normal"`` (Bayes-TrEx constraints).
+    tolerance:
+        τ of the band: max_l |f_l − p_l| ≤ τ (band only).
+    level_fraction:
+        ρ: each level of the band sampler keeps this share of the particles (band only).
+    level_moves:
+        MH moves at each level before the next (band only).
+    islands:
+        B independent islands of N/B particles; the band mass's standard error comes from their
+        spread (band only).
+    population_moves:
+        At τ, cycle independence, differential-evolution and local moves over the whole population
+        (band only; False = the local pCN / random-walk move alone, for ablations).
     thin:
         Keep every ``thin``-th post-burn-in state as a diagnostic draw.
     init_scale:
@@ -140,6 +154,11 @@ class SamplerSettings:
     samples: int = 100
     alpha: float = 100.0
     relaxation: str = "dirichlet"
+    tolerance: float = 0.05
+    level_fraction: float = 0.5
+    level_moves: int = 5
+    islands: int = 20
+    population_moves: bool = True
     thin: int = 5
     init_scale: float = 0.5
     target_accept: float = 0.3
@@ -173,6 +192,16 @@ class SamplerSettings:
             raise LevelsetsError(f"alpha must be a finite number > 0, got {self.alpha}; larger alpha means a tighter level set")
         if self.relaxation not in RELAXATIONS:
             raise LevelsetsError(f"unknown relaxation {self.relaxation!r}; choose one of {', '.join(RELAXATIONS)}")
+        if not (isinstance(self.tolerance, (int, float)) and 0 < self.tolerance < 1):
+            raise LevelsetsError(f"tolerance must lie in (0, 1), got {self.tolerance}; it bounds max_l |f_l − p_l| (try 0.05)")
+        if not 0 < self.level_fraction < 1:
+            raise LevelsetsError(f"level_fraction must lie in (0, 1), got {self.level_fraction}")
+        for name in ("level_moves", "islands"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise LevelsetsError(f"{name} must be an integer ≥ 1, got {value}")
+        if self.islands > self.particles:
+            raise LevelsetsError(f"islands ({self.islands}) must not exceed particles ({self.particles})")
         if int(self.thin) != self.thin or self.thin < 1:
             raise LevelsetsError(f"thin must be an integer ≥ 1, got {self.thin}")
         if not self.init_scale > 0:
@@ -266,6 +295,9 @@ class LevelSetResult:
     settings: SamplerSettings
     history: dict[str, list[float]] = field(default_factory=dict)
     burn_in_ancestors: int | None = None
+    band: dict[str, Any] | None = None
+    """Band runs only: tolerance, whether it was reached, the band's prior mass with its standard
+    error (``mass``, ``mass_se``, ``log_mass``, ``log_mass_se``), the level trace, the kernel."""
 
     @property
     def particle_steps_per_second(self) -> float:
@@ -275,40 +307,6 @@ class LevelSetResult:
     def settings_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-ready dict."""
         return asdict(self.settings)
-
-
-@dataclass
-class PriorRejectionResult:
-    r"""Output of :func:`prior_rejection`.
-
-    Attributes
-    ----------
-    latents:
-        Accepted prior draws, ``(m, d)``.
-    probs:
-        Their classifier probabilities, ``(m, K)``.
-    deviations:
-        :math:`\max_l |f(x)_l - p_l|` of *every* evaluated draw, ``(evaluations,)`` (so the
-        acceptance at any tolerance can be recomputed).
-    evaluations:
-        Images passed through the classifier.
-    tolerance:
-        The acceptance band used for ``latents``.
-    wall_seconds:
-        Wall-clock time.
-    """
-
-    latents: torch.Tensor
-    probs: torch.Tensor
-    deviations: torch.Tensor
-    evaluations: int
-    tolerance: float
-    wall_seconds: float
-
-    @property
-    def acceptance_rate(self) -> float:
-        """Accepted / evaluated."""
-        return self.latents.shape[0] / max(self.evaluations, 1)
 
 
 def _target_tensor(target: Any, device: torch.device) -> torch.Tensor:
@@ -379,10 +377,10 @@ def sample_level_set(
     s = settings or SamplerSettings()
     device = resolve_device(s.device)
     p = _target_tensor(target, device)
-    check_model_inputs(p, s.alpha, s.relaxation)
+    check_model_inputs(p, s.alpha, s.relaxation, s.tolerance)
     start = time.perf_counter()
 
-    base = log_density_fn(prior, decoder, classifier, p, s.alpha, s.relaxation, s.clamp, s.sigma)
+    base = log_density_fn(prior, decoder, classifier, p, s.alpha, s.relaxation, s.clamp, s.sigma, tolerance=s.tolerance)
     evaluations = 0
 
     def log_density(z: torch.Tensor) -> LogDensity:
@@ -397,6 +395,12 @@ def sample_level_set(
     # would make the first proposals' noise equal the prior draws' noise (a biased first move).
     prior_seed = int(torch.randint(0, 2**62, (), generator=gen, device=device))
     z0 = _prior_draws(prior, n_part, prior_seed, device)
+    if s.relaxation == "band":
+        from levelsets.inference.band_sampler import run_band
+
+        fields = run_band(prior, log_density, z0, p, s, gen, lambda: evaluations, on_step=on_step)
+        fields["wall_seconds"] = time.perf_counter() - start
+        return LevelSetResult(settings=s, **fields)
     state = random_walk.init(z0, log_density)
     dtype = z0.dtype
     adapt = adaptation.init(s.init_scale, _prior_std(z0, prior), n_part)
@@ -514,74 +518,5 @@ def sample_level_set(
     )
 
 
-def prior_rejection(
-    prior: torch.distributions.Distribution,
-    decoder: Callable[[torch.Tensor], torch.Tensor],
-    classifier: Callable[[torch.Tensor], torch.Tensor],
-    target: Any,
-    *,
-    budget: int,
-    tolerance: float = 0.05,
-    batch_size: int = 1000,
-    generator: torch.Generator | None = None,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-) -> PriorRejectionResult:
-    r"""Baseline: draw :math:`z \sim p(z)` and keep those with :math:`\max_l |f(g(z))_l - p_l| \le` tolerance.
-
-    The kept draws are exact, independent samples of the prior restricted to the tolerance band —
-    the reference the MH sampler's yield is compared with (:func:`levelsets.inference.diagnostics.sampling_yield`).
-
-    Parameters
-    ----------
-    prior, decoder, classifier, target:
-        As in :func:`sample_level_set`.
-    budget:
-        Number of classifier evaluations (prior draws) to spend.
-    tolerance:
-        Acceptance band on the max-abs deviation.
-    batch_size:
-        Draws per batched forward pass.
-    generator:
-        If given, the seed of the prior draws is taken from it; otherwise ``seed`` is used.
-    seed:
-        Seed when no generator is given.
-    device:
-        Device of the target and the draws.
-    """
-    from levelsets.devices import resolve_device
-
-    if int(budget) != budget or budget < 1:
-        raise LevelsetsError(f"budget must be an integer ≥ 1, got {budget}")
-    if batch_size < 1:
-        raise LevelsetsError(f"batch_size must be ≥ 1, got {batch_size}")
-    if not tolerance > 0:
-        raise LevelsetsError(f"tolerance must be > 0, got {tolerance}")
-    dev = resolve_device(device) if not isinstance(device, torch.device) else device
-    p = _target_tensor(target, dev)
-    if generator is not None:
-        seed = int(torch.randint(0, 2**62, (), generator=generator))
-    start = time.perf_counter()
-    kept_z, kept_p, devs = [], [], []
-    done = 0
-    batch = 0
-    while done < budget:
-        b = min(batch_size, budget - done)
-        z = _prior_draws(prior, b, seed + 7919 * batch, dev)
-        with torch.no_grad():
-            probs = classifier(decoder(z))
-        dev_max = (probs.to(torch.float64) - p).abs().max(dim=1).values
-        keep = dev_max <= tolerance
-        kept_z.append(z[keep])
-        kept_p.append(probs[keep])
-        devs.append(dev_max)
-        done += b
-        batch += 1
-    return PriorRejectionResult(
-        latents=torch.cat(kept_z),
-        probs=torch.cat(kept_p),
-        deviations=torch.cat(devs),
-        evaluations=done,
-        tolerance=float(tolerance),
-        wall_seconds=time.perf_counter() - start,
-    )
+# Re-exported: prior rejection lives in its own module.
+from levelsets.inference.prior_rejection import PriorRejectionResult, prior_rejection  # noqa: E402, F401
