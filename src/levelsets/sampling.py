@@ -231,6 +231,7 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
     summary.update(summarize(result, target, tolerance=job.tolerance))
     if result.band is not None:
         summary["band"] = result.band
+    summary["quality"] = _quality(world, target, images)
     summary["mean_probs"] = {name: float(probs[:, k].mean()) for k, name in enumerate(world.class_names)}
     summary["mean_confidence"] = float(probs.max(axis=1).mean())
     summary["wall_seconds"] = result.wall_seconds
@@ -265,6 +266,17 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
     record.update(provenance(settings=asdict(job), seed=seed, data=world.data))
     write_json(run_dir / "summary.json", record)
     return summary
+
+
+def _quality(world, target, images) -> dict[str, Any]:
+    """What a person sees in the samples (:mod:`levelsets.evaluation.sample_quality`)."""
+    from levelsets.evaluation import sample_quality
+
+    if world.name == "mnist":
+        reference = sample_quality.mnist_reference(sample_quality.target_classes(target))
+    else:
+        reference = sample_quality.generator_reference(world.prior, world.decoder)
+    return sample_quality.quality_report(images, reference)
 
 
 def _strip_summary(world, targets, runs, job: SampleJob, out: Path) -> dict[str, Any]:

@@ -137,3 +137,21 @@ def test_unwritable_out_is_a_user_error(tmp_path):
         assert not target.exists()
     finally:
         locked.chmod(0o700)
+
+
+def test_band_relaxation_reports_the_band_mass_quality_and_resolved_settings(tmp_path, tiny_shapes_classifier):
+    out = tmp_path / "band"
+    args = ["sample", "--world", "shapes", "--particles", "80", "--steps", "40", "--burn-in", "25", "--samples", "20",
+            "--quiet", "--target", "ambiguous", "--relaxation", "band", "--tolerance", "0.2", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    band = summary["band"]
+    assert band["reached_tolerance"] and band["tolerance"] == 0.2
+    assert 0 < band["mass"] <= 1 and band["mass_se"] >= 0
+    assert summary["within_tolerance"] == 1.0  # every returned sample lies in the band
+    assert summary["sampler"]["relaxation"] == "band" and summary["sampler"]["tolerance"] == 0.2
+    quality = summary["quality"]
+    assert 1 <= quality["families"] <= 20 and quality["n"] == 20
+    assert "generator decodes" in quality["reference"]
+    assert "visual families" in result.output and "prior mass" in result.output

@@ -61,7 +61,10 @@ _SHOWN = (
     ("delta", "Δ (mean |p − f(x)|)", "{:.2%}"),
     ("within_tolerance", "within tolerance", "{:.1%}"),
     ("target_classes_share", "target pair on top", "{:.1%}"),
-    ("distinct", "distinct samples", "{}"),
+    ("families", "visual families", "{}"),
+    ("intensity_ratio", "intensity vs real", "{:.0%}"),
+    ("coverage", "coverage of real", "{:.2f}"),
+    ("distinct", "distinct latents", "{}"),
     ("acceptance_rate", "acceptance rate", "{:.2f}"),
     ("rhat_max", "max split R-hat", "{:.3f}"),
     ("ess_bulk_min", "min bulk ESS", "{:.0f}"),
@@ -86,10 +89,14 @@ def _print_table(summary: dict) -> None:
     table = Table(title=f"level set {summary['target']['spec']} · {summary['world']}/{summary['prior']}")
     table.add_column("diagnostic")
     table.add_column("value", justify="right")
+    flat = {**summary, **(summary.get("quality") or {})}
     for key, label, fmt in _SHOWN:
-        value = summary.get(key)
+        value = flat.get(key)
         if value is not None:
             table.add_row(label, fmt.format(value))
+    if summary.get("band"):
+        band = summary["band"]
+        table.add_row(f"prior mass of the ±{band['tolerance']:g} band", f"{band['mass']:.3g} ± {band['mass_se']:.2g}")
     for name, value in (summary.get("exact_posterior_mean") or {}).items():
         table.add_row(f"exact p({name} | z), mean", f"{value:.3f}")
     console.print(table)

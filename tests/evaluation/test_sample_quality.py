@@ -1,0 +1,142 @@
+import numpy as np
+import pytest
+
+from levelsets.errors import LevelsetsError
+from levelsets.evaluation import sample_quality as q
+
+
+def blobs(k, per, d=20, spread=0.01, gap=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d)) * gap
+    return np.concatenate([c + spread * rng.normal(size=(per, d)) for c in centres]), centres
+
+
+def brute_nnd(x, k):
+    d = np.linalg.norm(x[:, None] - x[None], axis=2)
+    return np.sort(d, axis=1)[:, k]  # index 0 is the point itself
+
+
+def brute_prdc(real, fake, k):
+    r_real, r_fake = brute_nnd(real, k), brute_nnd(fake, k)
+    d = np.linalg.norm(real[:, None] - fake[None], axis=2)  # (M, N)
+    precision = np.mean([any(d[i, j] < r_real[i] for i in range(len(real))) for j in range(len(fake))])
+    recall = np.mean([any(d[i, j] < r_fake[j] for j in range(len(fake))) for i in range(len(real))])
+    density = sum(d[i, j] < r_real[i] for i in range(len(real)) for j in range(len(fake))) / (k * len(fake))
+    coverage = np.mean([any(d[i, j] < r_real[i] for j in range(len(fake))) for i in range(len(real))])
+    return {"precision": precision, "recall": recall, "density": density, "coverage": coverage}
+
+
+def test_separated_blobs_are_k_families_and_one_image_repeated_is_one():
+    x, _ = blobs(7, 15)
+    assert q.visual_families(x, threshold=0.5) == 7
+    assert q.visual_families(np.repeat(x[:1], 100, axis=0), threshold=0.5) == 1
+    assert q.visual_families(x, threshold=1e-6) == len(x)  # every point its own family below the spread
+    assert q.visual_families(x[:1], threshold=0.5) == 1
+
+
+def test_families_use_complete_linkage():
+    # a chain of points 0.4 apart: single linkage would give 1 family; complete linkage needs every
+    # pair of a family within 0.5, so at most 2 consecutive points (0.4 apart) per family: ≥ 5 families
+    # (greedy merging of tied pairs may leave a few singletons).
+    chain = np.arange(10, dtype=float)[:, None] * 0.4
+    assert 5 <= q.visual_families(chain, threshold=0.5) <= 7
+    with pytest.raises(LevelsetsError, match="> 0"):
+        q.visual_families(chain, threshold=0.0)
+
+
+def test_threshold_is_the_median_nearest_neighbour_distance():
+    x = np.array([[0.0], [1.0], [3.0], [7.0], [15.0]])  # nearest distances 1, 1, 2, 4, 8 → median 2
+    assert q.nearest_neighbour_threshold(x) == pytest.approx(2.0)
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=(40, 6))
+    assert q.nearest_neighbour_threshold(y) == pytest.approx(np.median(brute_nnd(y, 1)))
+    ref = q.reference_from_images(y.reshape(40, 1, 2, 3), "test")
+    assert ref.threshold == pytest.approx(np.median(brute_nnd(y, 1)))
+    np.testing.assert_allclose(ref.radii, brute_nnd(y, q.NEAREST_K))
+    with pytest.raises(LevelsetsError):
+        q.nearest_neighbour_threshold(x[:1])
+
+
+def test_prdc_matches_brute_force():
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) * 0.7 + 0.3
+    got = q.prdc(real, fake, k=5)
+    want = brute_prdc(real, fake, 5)
+    for key in want:
+        assert got[key] == pytest.approx(want[key]), key
+    assert 0 < got["coverage"] < 1 and got["density"] > 0  # a non-degenerate case
+    radii = brute_nnd(real, 5)
+    assert q.prdc(real, fake, k=5, real_radii=radii) == pytest.approx(got)
+
+
+def test_prdc_known_cases():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(80, 4))
+    same = q.prdc(real, real.copy(), k=5)
+    assert same["coverage"] == 1.0 and same["precision"] == 1.0 and same["recall"] == 1.0
+    far = q.prdc(real, real + 100.0, k=5)
+    assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+    pile = q.prdc(real, np.repeat(real[:1], 50, axis=0) + 1e-9, k=5)  # one real image, repeated
+    assert pile["coverage"] < 0.2 and pile["precision"] == 1.0
+    with pytest.raises(LevelsetsError, match="more than k"):
+        q.prdc(real, real[:5], k=5)
+
+
+def test_mean_intensity_and_report():
+    real, _ = blobs(5, 20, seed=2)
+    real = np.abs(real) / np.abs(real).max()
+    images = real.reshape(-1, 1, 4, 5)
+    ref = q.reference_from_images(images, "test blobs")
+    assert q.mean_intensity(images) == pytest.approx(real.mean())
+    report = q.quality_report(images * 0.5, ref)
+    assert report["intensity_ratio"] == pytest.approx(0.5)
+    assert report["mean_intensity"] == pytest.approx(0.5 * real.mean())
+    assert report["reference"] == "test blobs" and report["n"] == 100 and report["reference_size"] == 100
+    same = q.quality_report(images, ref)
+    assert same["families"] == same["reference_families"] and same["coverage"] == 1.0
+    assert same["families_threshold"] == ref.threshold and same["feature_space"] == q.FEATURE_SPACE
+    one = q.quality_report(np.repeat(images[:1], 30, axis=0), ref)
+    assert one["families"] == 1 and one["coverage"] < 0.2
+    tiny = q.quality_report(images[:3], ref)
+    assert tiny["families"] >= 1 and tiny["density"] is None
+    import json
+    json.dumps(report, allow_nan=False)
+    with pytest.raises(LevelsetsError, match="values each"):
+        q.quality_report(np.zeros((3, 1, 2, 2)), ref)
+
+
+def test_target_classes():
+    assert q.target_classes([0.01, 0.46, 0.01, 0.46, 0.06]) == (1, 3)
+    assert q.target_classes([0.25] * 4) == (0, 1, 2, 3)
+    confident = np.full(10, 0.01)
+    confident[3] = 0.91
+    assert q.target_classes(confident) == (3,)
+    graded = np.full(10, 0.01)
+    graded[1], graded[7] = 0.9 * 0.92, 0.1 * 0.92
+    assert q.target_classes(graded) == (1, 7)
+
+
+def test_k_center_spreads_more_than_random():
+    # one big blob of 450 points and 9 small ones of 5: random picks land mostly in the big blob
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(10, 20)) * 3
+    sizes = [450] + [5] * 9
+    x = np.concatenate([c + 0.05 * rng.normal(size=(s, 20)) for c, s in zip(centres, sizes)])
+    chosen = q.select_diverse(x, 10, seed=0)
+    assert len(set(chosen.tolist())) == 10
+    assert q.visual_families(x[chosen], threshold=1.0) == 10  # one per blob
+    radius = q.covering_radius(x, chosen)
+    random_radii = [q.covering_radius(x, np.random.default_rng(s).choice(len(x), 10, replace=False)) for s in range(20)]
+    assert radius < min(random_radii)
+    assert q.covering_radius(x, chosen) == pytest.approx(np.linalg.norm(x[:, None] - x[chosen][None], axis=2).min(1).max())
+    assert not np.array_equal(q.select_diverse(x, 10, seed=1), chosen)  # the seed picks the start
+    with pytest.raises(LevelsetsError):
+        q.select_diverse(x, 0)
+    with pytest.raises(LevelsetsError):
+        q.select_diverse(x, len(x) + 1)
+
+
+def test_k_center_takes_duplicates_last():
+    x = np.repeat(np.eye(3), 4, axis=0)  # 3 distinct points, each 4 times
+    chosen = q.select_diverse(x, 5, seed=0)
+    assert len({tuple(x[i]) for i in chosen[:3]}) == 3 and len(set(chosen.tolist())) == 5
