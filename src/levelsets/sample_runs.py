@@ -6,7 +6,9 @@ A run directory holds
     ``latents`` (n, d) float32; ``images`` (n, C, H, W) float32 in [0, 1]; ``probs`` (n, K) float32,
     the classifier's probabilities for each image; ``target`` (K,) float64; ``class_names`` (K,) str;
     ``particle_index`` (n,) int64, the particle each returned sample came from; and, for worlds with
-    a known posterior, ``exact_posterior`` (n, K) float64.
+    a known posterior, ``exact_posterior`` (n, K) float64; optionally the sampler's whole final
+    population, ``population_latents`` (N, d) float32 and ``population_probs`` (N, K) float32
+    (``stimuli export --select diverse`` picks from it, decoding the latents with the run's generator).
 ``summary.json``
     settings, diagnostics and provenance (see :func:`levelsets.inference.summary`).
 
@@ -40,6 +42,8 @@ class SampleRun:
     class_names: tuple[str, ...]
     particle_index: np.ndarray | None = None
     exact_posterior: np.ndarray | None = None
+    population_latents: np.ndarray | None = None
+    population_probs: np.ndarray | None = None
     summary: dict = field(default_factory=dict)
     path: Path | None = None
 
@@ -55,6 +59,16 @@ class SampleRun:
             raise LevelsetsError(
                 f"sample run {self.path or ''}: {k} class names but probs have {self.probs.shape[1]} columns "
                 f"and the target {self.target.shape[0]} entries"
+            )
+        if (self.population_latents is None) != (self.population_probs is None):
+            raise LevelsetsError(f"sample run {self.path or ''}: population_latents and population_probs come together")
+        if self.population_latents is not None and (
+            self.population_latents.ndim != 2 or self.population_latents.shape[1] != self.latents.shape[1]
+            or self.population_probs.shape != (self.population_latents.shape[0], k)
+        ):
+            raise LevelsetsError(
+                f"sample run {self.path or ''}: the final population has latents {self.population_latents.shape} and "
+                f"probs {self.population_probs.shape}; expected (N, {self.latents.shape[1]}) and (N, {k})"
             )
         if self.images.ndim != 4:
             raise LevelsetsError(f"sample run {self.path or ''}: images must be (n, C, H, W), got {self.images.shape}")
@@ -76,6 +90,9 @@ class SampleRun:
             arrays["particle_index"] = self.particle_index.astype(np.int64)
         if self.exact_posterior is not None:
             arrays["exact_posterior"] = self.exact_posterior.astype(np.float64)
+        if self.population_latents is not None:
+            arrays["population_latents"] = self.population_latents.astype(np.float32)
+            arrays["population_probs"] = self.population_probs.astype(np.float32)
         path = directory / SAMPLES_FILE
         np.savez_compressed(path, **arrays)
         return path
@@ -118,6 +135,8 @@ def load_run(directory: str | Path) -> SampleRun:
         class_names=tuple(str(c) for c in arrays["class_names"]),
         particle_index=arrays.get("particle_index"),
         exact_posterior=arrays.get("exact_posterior"),
+        population_latents=arrays.get("population_latents"),
+        population_probs=arrays.get("population_probs"),
         summary=summary,
         path=directory,
     )

@@ -48,3 +48,34 @@ def test_stimuli_export_cli_errors(tmp_path):
     r = runner.invoke(app, ["stimuli", "export", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "is not a directory" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_stimuli_export_cli_select(tmp_path):
+    import torch
+
+    from levelsets.generative.shapes import ShapesPrior, exact_posterior, render
+
+    torch.manual_seed(0)
+    z = ShapesPrior().sample((30,))
+    images, probs = render(z).numpy(), exact_posterior(z.double()).float().numpy()
+    run = tmp_path / "shapes"
+    run.mkdir()
+    SampleRun(latents=z[:5].numpy(), images=images[:5], probs=probs[:5], target=np.array([0.5, 0.5]),
+              class_names=("rocket", "house"), particle_index=np.arange(5),
+              population_latents=z.numpy(), population_probs=probs).save(run)
+    (run / "summary.json").write_text(json.dumps({"target": {"spec": "ambiguous"}, "world": "shapes", "prior": "exact"}))
+    common = ["stimuli", "export", str(run), "--size", "16", "--per-participant", "3", "--repeats", "0"]
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "d"), "--per-run", "4", "--select", "diverse"])
+    assert r.exit_code == 0, r.output
+    assert "wrote 4 stimuli (4 sample)" in r.output
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert manifest["selection"]["rule"] == "diverse" and manifest["runs"][0]["pool"] == "final population"
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "r"), "--per-run", "4"])
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["selection"]["rule"] == "random" and {s["source"]["index"] for s in manifest["stimuli"]} <= set(range(5))
+    for extra, message in ((["--select", "spread"], "--select 'spread' is unknown"),
+                           (["--per-run", "9"], "holds only 5 stored samples")):
+        r = runner.invoke(app, [*common, "--out", str(tmp_path / "o"), *extra])
+        assert r.exit_code == 2 and "error: " in r.output and message in r.output, r.output
+    assert not (tmp_path / "o").exists()

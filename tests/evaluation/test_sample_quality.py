@@ -52,7 +52,7 @@ def test_threshold_is_the_median_nearest_neighbour_distance():
     assert q.nearest_neighbour_threshold(y) == pytest.approx(np.median(brute_nnd(y, 1)))
     ref = q.reference_from_images(y.reshape(40, 1, 2, 3), "test")
     assert ref.threshold == pytest.approx(np.median(brute_nnd(y, 1)))
-    np.testing.assert_allclose(ref.radii, brute_nnd(y, q.NEAREST_K))
+    np.testing.assert_allclose(q.nearest_neighbour_distances(y, q.NEAREST_K), brute_nnd(y, q.NEAREST_K))
     with pytest.raises(LevelsetsError):
         q.nearest_neighbour_threshold(x[:1])
 
@@ -93,7 +93,7 @@ def test_mean_intensity_and_report():
     assert report["mean_intensity"] == pytest.approx(0.5 * real.mean())
     assert report["reference"] == "test blobs" and report["n"] == 100 and report["reference_size"] == 100
     same = q.quality_report(images, ref)
-    assert same["families"] == same["reference_families"] and same["coverage"] == 1.0
+    assert same["coverage"] == 1.0 and same["reference_subset"] == 50  # n' = min(n, M // 2)
     assert same["families_threshold"] == ref.threshold and same["feature_space"] == q.FEATURE_SPACE
     one = q.quality_report(np.repeat(images[:1], 30, axis=0), ref)
     assert one["families"] == 1 and one["coverage"] < 0.2
@@ -103,6 +103,22 @@ def test_mean_intensity_and_report():
     json.dumps(report, allow_nan=False)
     with pytest.raises(LevelsetsError, match="values each"):
         q.quality_report(np.zeros((3, 1, 2, 2)), ref)
+
+
+def test_yardstick_is_real_images_against_the_rest_of_the_reference():
+    rng = np.random.default_rng(5)
+    real = rng.normal(size=(400, 1, 2, 3))
+    ref = q.reference_from_images(real, "gaussian")
+    report = q.quality_report(rng.normal(size=(100, 1, 2, 3)), ref)  # fresh draws of the same law
+    assert report["reference_subset"] == 100
+    assert 0.7 < report["reference_density"] < 1.4 and 0.7 < report["density"] < 1.4
+    assert abs(report["coverage"] - report["reference_coverage"]) < 0.1
+    assert abs(report["families"] - report["reference_families"]) <= 10
+    shrunk = q.quality_report(0.05 * rng.normal(size=(100, 1, 2, 3)), ref)  # piled near one mode
+    assert shrunk["families"] < report["reference_families"] / 3
+    assert shrunk["coverage"] < report["reference_coverage"] / 2 and shrunk["density"] > 2 * report["reference_density"]
+    tiny = q.quality_report(real[:1], q.reference_from_images(real[:3], "three"))
+    assert tiny["reference_subset"] == 1 and tiny["reference_density"] is None
 
 
 def test_target_classes():

@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         repeats: Annotated[int, typer.Option("--repeats", help="Repeated trials per batch (consistency checks).")] = 2,
         catch: Annotated[int | None, typer.Option("--catch", help="Catch trials per batch from confident: runs [default: 3 if any, else 0].")] = None,
         mixed: Annotated[int, typer.Option("--mixed", help="Mixed (mixup) images to add, for the mixing-coefficient interface.")] = 0,
+        per_run: Annotated[int | None, typer.Option("--per-run", help="Stimuli per run [default: every stored sample].")] = None,
+        select: Annotated[str, typer.Option("--select", help="How --per-run stimuli are chosen: random (a sample of the level set) or diverse (k-center spread over the run's final population, in pixel space).")] = "random",
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out directory.")] = False,
         seed: int = SeedOption,
     ) -> None:
@@ -31,7 +33,7 @@ def register(app: typer.Typer) -> None:
         from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 
         settings = StimuliSettings(size=size, per_participant=per_participant, repeats=repeats, catch=catch,
-                                   mixed=mixed, seed=seed)
+                                   mixed=mixed, seed=seed, per_run=per_run, select=select)
         path = export_stimuli(run_dirs, out, settings, overwrite=overwrite)
         made = load_stimuli(path)
         kinds: dict[str, int] = {}

@@ -1,7 +1,15 @@
 r"""Export sample runs as elicitation stimuli (``levelsets stimuli export``).
 
 Every sample of every run becomes a PNG (upscaled with Lanczos, as seed 001 §3.2.1 does for
-CIFAR-10H: 32 px → 160 px). Samples of runs whose target is ``confident:C`` are *catch trials*
+CIFAR-10H: 32 px → 160 px), or, with ``per_run`` = n, n of them per run chosen by ``select``:
+``random`` (a seeded uniform choice among the run's stored samples, which are themselves an
+equal-weight resample of the sampler's final population) or ``diverse`` (greedy k-center,
+:func:`levelsets.evaluation.sample_quality.select_diverse`, in the pixel space of
+:data:`~levelsets.evaluation.sample_quality.FEATURE_SPACE`, over the run's *final population* when
+``samples.npz`` stores it — its latents decoded by the run's generator, checked against the stored
+images — and over the stored samples otherwise). ``random`` is the default: the stimuli stay a
+sample of the level set, so elicited soft labels average over it as it is; ``diverse`` spreads a
+small study over every visual family at the price of over-representing rare, outlying images. Samples of runs whose target is ``confident:C`` are *catch trials*
 (expected answer: the target's most probable class). Optionally, *mixed* images are made as in
 mixup, :math:`\tilde x = \lambda x_a + (1 - \lambda) x_b` for two samples the classifier puts in
 different classes, with :math:`\lambda \in \{0.1, 0.25, 0.5, 0.75, 0.9\}` (seed 001 §4.2.1).
@@ -54,6 +62,13 @@ CATCH_PREFIX = "confident:"
 CONTACT_SHEET = "contact_sheet.png"
 """Overview picture of the first stimuli, written beside the manifest."""
 
+SELECT_RULES = ("random", "diverse")
+"""How ``per_run`` stimuli are chosen from a run (module docstring)."""
+
+DECODE_ATOL = 1e-3
+"""Largest pixel difference allowed between the stored sample images and the same latents decoded
+again, before a run's final population is decoded for ``select="diverse"``."""
+
 
 @dataclass
 class StimuliSettings:
@@ -73,7 +88,12 @@ class StimuliSettings:
     mixed:
         Number of mixed (mixup) images to add to the regular stimuli.
     seed:
-        Seed of every random choice (batches, orders, mixing pairs).
+        Seed of every random choice (batches, orders, mixing pairs, ``random`` selection, the
+        first point of ``diverse`` selection).
+    per_run:
+        Stimuli taken from each run; ``None`` = every stored sample (and ``select`` only orders them).
+    select:
+        ``"random"`` or ``"diverse"``: how ``per_run`` stimuli are chosen (module docstring).
     """
 
     size: int = 160
@@ -82,8 +102,14 @@ class StimuliSettings:
     catch: int | None = None
     mixed: int = 0
     seed: int = 0
+    per_run: int | None = None
+    select: str = "random"
 
     def __post_init__(self) -> None:
+        if self.select not in SELECT_RULES:
+            raise LevelsetsError(f"--select {self.select!r} is unknown; choose one of {', '.join(SELECT_RULES)}")
+        if self.per_run is not None and self.per_run < 1:
+            raise LevelsetsError(f"--per-run {self.per_run} must be at least 1 (or left out for every sample)")
         if not 8 <= self.size <= 2048:
             raise LevelsetsError(f"--size {self.size} is out of range; use 8 to 2048 pixels (seed 001 uses 160)")
         if self.per_participant < 1:
@@ -178,13 +204,110 @@ def _load_runs(run_dirs: Sequence[str | Path]) -> list[tuple[str, SampleRun]]:
     return runs
 
 
+@dataclass
+class _Pick:
+    """One chosen image of a run: a stored sample (``index``) or a member of the final population."""
+
+    index: int | None
+    particle: int | None
+    latent: np.ndarray
+    probs: np.ndarray
+    image: np.ndarray
+
+
+def _run_decoder(run: SampleRun, name: str):
+    """The generator of ``run`` (from its summary: world, prior, excluded class), latents → images (numpy)."""
+    import torch
+
+    world = run.summary.get("world")
+    prior = run.summary.get("prior")
+    excluded = (run.summary.get("settings") or {}).get("exclude_class")
+    if world == "shapes":
+        from levelsets.generative.shapes import render
+
+        model = render
+    elif world == "mnist":
+        from levelsets.devices import prepare_for_inference
+        from levelsets.generative.zoo import get_generator
+
+        generator, _ = get_generator(prior or "vae", "mnist", exclude_class=excluded, train_if_missing=False,
+                                     device="cpu", echo=None, progress=False)
+        model = prepare_for_inference(generator, torch.device("cpu"))
+    else:
+        raise LevelsetsError(
+            f"run {name} stores its final population as latents, but its summary names no built-in world "
+            f"({world!r}) whose generator could decode them; use --select random"
+        )
+
+    def decode(latents: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            z = torch.as_tensor(np.asarray(latents), dtype=torch.float32)
+            return np.concatenate([model(chunk).float().cpu().numpy() for chunk in torch.split(z, 1024)])
+
+    return decode
+
+
+def _population_picks(run: SampleRun, name: str) -> list[_Pick]:
+    """Decode the final population of ``run``, after checking the decoder reproduces the stored samples."""
+    decode = _run_decoder(run, name)
+    again = decode(run.latents)
+    if again.shape != run.images.shape or float(np.abs(again - run.images).max()) > DECODE_ATOL:
+        diff = float(np.abs(again - run.images).max()) if again.shape == run.images.shape else float("inf")
+        raise LevelsetsError(
+            f"run {name}: the cached generator decodes the run's samples differently from their stored images "
+            f"(largest pixel difference {diff:.3g}); it was retrained since the run — use --select random"
+        )
+    images = decode(run.population_latents)
+    by_particle = {} if run.particle_index is None else {int(p): i for i, p in enumerate(run.particle_index)}
+    return [_Pick(index=by_particle.get(j), particle=j, latent=run.population_latents[j],
+                  probs=run.population_probs[j], image=images[j]) for j in range(images.shape[0])]
+
+
+def _select(name: str, run: SampleRun, settings: StimuliSettings, run_number: int) -> tuple[list[_Pick], dict]:
+    """Choose the stimuli of one run; return them and a record of how (for the manifest)."""
+    from levelsets.evaluation.sample_quality import FEATURE_SPACE, features, select_diverse
+
+    def stored(i: int) -> _Pick:
+        particle = None if run.particle_index is None else int(run.particle_index[i])
+        return _Pick(index=i, particle=particle, latent=run.latents[i], probs=run.probs[i], image=run.images[i])
+
+    use_population = settings.select == "diverse" and run.population_latents is not None
+    pool = _population_picks(run, name) if use_population else [stored(i) for i in range(len(run))]
+    n = len(run) if settings.per_run is None else settings.per_run
+    info = {"pool": "final population" if use_population else "stored samples", "pool_size": len(pool), "selected": n}
+    if n > len(pool):
+        raise LevelsetsError(
+            f"--per-run {n} but run {name} holds only {len(pool)} {info['pool']}; lower --per-run"
+        )
+    if settings.select == "diverse":
+        chosen = select_diverse(features(np.stack([p.image for p in pool])), n, seed=settings.seed)
+        info["feature_space"] = FEATURE_SPACE
+    elif n == len(pool):
+        chosen = np.arange(n)  # every stored sample, in order: the export of earlier versions
+    else:
+        chosen = np.sort(np.random.default_rng([settings.seed, run_number]).choice(len(pool), size=n, replace=False))
+    return [pool[int(c)] for c in chosen], info
+
+
+def _selection_rule(settings: StimuliSettings) -> dict:
+    from levelsets.evaluation.sample_quality import FEATURE_SPACE
+
+    if settings.select == "diverse":
+        how = ("greedy k-center (farthest-point) selection, first point drawn with the seed, over each run's final "
+               "population (decoded by the run's generator) when samples.npz stores it, else over its stored samples")
+        return {"rule": "diverse", "per_run": settings.per_run, "feature_space": FEATURE_SPACE, "description": how}
+    how = ("every stored sample of every run" if settings.per_run is None else
+           "a seeded uniform choice, without replacement, among each run's stored samples")
+    return {"rule": "random", "per_run": settings.per_run, "feature_space": None, "description": how}
+
+
 def _mixed_records(
-    samples: list[tuple[str, SampleRun, int]], count: int, rng: np.random.Generator, class_names: tuple[str, ...]
+    samples: list[tuple[str, _Pick]], count: int, rng: np.random.Generator, class_names: tuple[str, ...]
 ) -> list[tuple[dict, np.ndarray]]:
-    """Draw ``count`` mixed images from pairs of samples with different classifier argmax."""
+    """Draw ``count`` mixed images from pairs of chosen samples with different classifier argmax."""
     if count == 0:
         return []
-    labels = np.array([int(np.argmax(run.probs[i])) for _, run, i in samples])
+    labels = np.array([int(np.argmax(pick.probs)) for _, pick in samples])
     if len(np.unique(labels)) < 2:
         raise LevelsetsError(
             "--mixed needs samples the classifier puts in at least two different classes; add runs with other targets"
@@ -195,8 +318,8 @@ def _mixed_records(
         others = np.flatnonzero(labels != labels[a])
         b = int(others[rng.integers(len(others))])
         lam = float(MIX_LAMBDAS[int(rng.integers(len(MIX_LAMBDAS)))])
-        (name_a, run_a, i_a), (name_b, run_b, i_b) = samples[a], samples[b]
-        image = lam * run_a.images[i_a].astype(np.float64) + (1.0 - lam) * run_b.images[i_b].astype(np.float64)
+        (name_a, pick_a), (name_b, pick_b) = samples[a], samples[b]
+        image = lam * pick_a.image.astype(np.float64) + (1.0 - lam) * pick_b.image.astype(np.float64)
         record = {
             "id": f"mix-{k:04d}",
             "kind": "mixed",
@@ -209,8 +332,10 @@ def _mixed_records(
             "mixing": {
                 "lambda": lam,
                 "endpoints": [
-                    {"run": name_a, "index": i_a, "class": class_names[labels[a]], "probs": run_a.probs[i_a]},
-                    {"run": name_b, "index": i_b, "class": class_names[labels[b]], "probs": run_b.probs[i_b]},
+                    {"run": name_a, "index": pick_a.index, "class": class_names[labels[a]], "probs": pick_a.probs}
+                    | ({} if pick_a.index is not None else {"particle": pick_a.particle}),
+                    {"run": name_b, "index": pick_b.index, "class": class_names[labels[b]], "probs": pick_b.probs}
+                    | ({} if pick_b.index is not None else {"particle": pick_b.particle}),
                 ],
             },
         }
@@ -284,29 +409,34 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
     rng = np.random.default_rng(settings.seed)
 
     records: list[tuple[dict, np.ndarray]] = []
-    samples: list[tuple[str, SampleRun, int]] = []
-    for name, run in runs:
+    samples: list[tuple[str, _Pick]] = []
+    selections: dict[str, dict] = {}
+    for run_number, (name, run) in enumerate(runs):
         spec = _target_spec(run)
         is_catch = spec.startswith(CATCH_PREFIX)
         expected = class_names[int(np.argmax(run.target))] if is_catch else None
-        for i in range(len(run)):
-            samples.append((name, run, i))
+        picks, selections[name] = _select(name, run, settings, run_number)
+        for pick in picks:
+            samples.append((name, pick))
+            source = {
+                "run": name,
+                "path": str(run.path.resolve()) if run.path else None,
+                "index": pick.index,
+                "particle": pick.particle,
+            }
+            if selections[name]["pool"] == "final population":
+                source["pool"] = "final population"
             records.append(({
-                "id": f"{name}-{i:04d}",
+                "id": f"{name}-{pick.index:04d}" if pick.index is not None else f"{name}-p{pick.particle:05d}",
                 "kind": "catch" if is_catch else "sample",
-                "source": {
-                    "run": name,
-                    "path": str(run.path.resolve()) if run.path else None,
-                    "index": i,
-                    "particle": None if run.particle_index is None else int(run.particle_index[i]),
-                },
-                "latent": run.latents[i],
-                "probs": run.probs[i],
+                "source": source,
+                "latent": pick.latent,
+                "probs": pick.probs,
                 "target": run.target,
                 "target_spec": spec or None,
                 "expected": expected,
                 "mixing": None,
-            }, run.images[i]))
+            }, pick.image))
     records += _mixed_records(samples, settings.mixed, rng, class_names)
 
     catch_pool = [r["id"] for r, _ in records if r["kind"] == "catch"]
@@ -333,8 +463,10 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
         "size": settings.size,
         "seed": settings.seed,
         "settings": asdict(settings) | {"catch": catch},
+        "selection": _selection_rule(settings),
         "runs": [{"name": name, "path": str(run.path.resolve()) if run.path else None,
-                  "target_spec": _target_spec(run) or None, "samples": len(run)} for name, run in runs],
+                  "target_spec": _target_spec(run) or None, "samples": len(run), **selections[name]}
+                 for name, run in runs],
         "stimuli": to_jsonable([r for r, _ in records]),
     }
     batch_doc = {"format": FORMAT, "batches": batches}
@@ -351,7 +483,7 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
         write_json(tmp / BATCHES_FILE, batch_doc)
         write_sidecar(tmp, provenance(
             settings=manifest["settings"], seed=settings.seed,
-            data={"runs": manifest["runs"]}, study_id=study_id,
+            data={"runs": manifest["runs"]}, study_id=study_id, selection=manifest["selection"],
             counts={"stimuli": len(records), "catch": len(catch_pool), "batches": len(batches)},
         ))
     return Path(out)
