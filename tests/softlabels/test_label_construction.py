@@ -11,6 +11,7 @@ from levelsets.softlabels.label_construction import (
     ConstructionSettings,
     build_soft_labels,
     construct_label,
+    construct_label_checked,
     parse_response,
 )
 
@@ -140,3 +141,127 @@ def test_class_sets():
     for bad in ["x", "x,,y", "x,X"]:
         with pytest.raises(LevelsetsError):
             resolve_class_names(bad)
+
+
+# --- published-data anomalies (strict=False): arithmetic by hand, K = 5 classes a..e, gamma = 0.1 ---
+
+
+def lenient(raw, variety, gamma=0.1):
+    parsed, problems = parse_response(raw, CLASSES, strict=False)
+    assert problems == []
+    return construct_label_checked(parsed, len(CLASSES), ConstructionSettings(variety, gamma))
+
+
+@pytest.mark.parametrize(
+    ("raw", "variety", "expected", "note"),
+    [
+        # second = first: T2 overwrites a's 0.6 by 0.2; m = 0.2; possible a,b,d,e (4), holding 1 -> D = 3 = open b,d,e
+        (response(top2="a"), "t2-clamp", [0.2, 0.8 / 3, 0, 0.8 / 3, 0.8 / 3], None),
+        (response(top2="a"), "t2-uniform", [0.2, 0.2, 0.2, 0.2, 0.2], None),
+        # T1 never reads the second class: a keeps 0.6
+        (response(top2="a"), "t1-clamp", [0.6, 0.4 / 3, 0, 0.4 / 3, 0.4 / 3], None),
+        (response(top2="a"), "t1-uniform", [0.6, 0.1, 0.1, 0.1, 0.1], None),
+        # overwritten by 100: m = 1, clamp scales a to 0.9 and spreads 0.1 over b, d, e
+        (response(top2="a", p2=100), "t2-clamp", [0.9, 0.1 / 3, 0, 0.1 / 3, 0.1 / 3], None),
+        # second without a probability: ignored, b is an open class
+        (response(p2=None), "t2-clamp", [0.6, 0.4 / 3, 0, 0.4 / 3, 0.4 / 3], None),
+        (response(p2=None), "t2-uniform", [0.6, 0.1, 0.1, 0.1, 0.1], None),
+        # most probable a marked impossible: possible b,d,e (3), holding a,b (2) -> D = 1;
+        # open d, e get 0.3 / 1 each; sum 1.3
+        (response(p1=50, impossible=("a", "c")), "t2-clamp", [5 / 13, 2 / 13, 0, 3 / 13, 3 / 13], None),
+        # T1: holding a only -> D = 2; open b, d, e get 0.5 / 2 each; sum 1.25
+        (response(p1=50, impossible=("a", "c")), "t1-clamp", [0.4, 0.2, 0, 0.2, 0.2], None),
+        (response(p1=50, impossible=("a", "c")), "t2-uniform", [0.5, 0.2, 0.1, 0.1, 0.1], None),
+        (response(p1=50, impossible=("a", "c")), "t1-uniform", [0.5, 0.125, 0.125, 0.125, 0.125], None),
+        # second b marked impossible, m = 1: possible a,d,e (3), holding 2 -> D = 1;
+        # 0.9 * (0.7, 0.3), d and e get gamma / 1 = 0.1 each; sum 1.1
+        (response(p1=70, p2=30, impossible=("b", "c")), "t2-clamp", [0.63 / 1.1, 0.27 / 1.1, 0, 0.1 / 1.1, 0.1 / 1.1], None),
+        # T1: b holds nothing and is impossible; holding a -> D = 2 = open d, e: 0.3 / 2 each
+        (response(p1=70, p2=30, impossible=("b", "c")), "t1-clamp", [0.7, 0, 0, 0.15, 0.15], None),
+        # D = 0: possible b, e (2), holding a, b (2): nothing spread, e stays 0 although possible
+        (response(impossible=("a", "c", "d")), "t2-clamp", [0.75, 0.25, 0, 0, 0], "= 0: nothing spread"),
+        (response(p1=70, p2=30, impossible=("a", "c", "d")), "t2-clamp", [0.7, 0.3, 0, 0, 0], "= 0: nothing spread"),
+        # same response, T1: holding a only -> D = 1; b, e get 0.4 each; sum 1.4
+        (response(impossible=("a", "c", "d")), "t1-clamp", [0.6 / 1.4, 0.4 / 1.4, 0, 0, 0.4 / 1.4], None),
+        # D < 0: possible e (1), holding a, b (2) -> D = -1; the published code would give e -0.2
+        (response(impossible=("a", "b", "c", "d")), "t2-clamp", [0.75, 0.25, 0, 0, 0], "= -1: nothing spread"),
+        (response(p1=70, p2=30, impossible=("a", "b", "c", "d")), "t2-clamp", [0.7, 0.3, 0, 0, 0], "negative mass"),
+        # T1 of that: holding a -> D = 0, e stays 0
+        (response(impossible=("a", "b", "c", "d")), "t1-clamp", [1, 0, 0, 0, 0], "= 0: nothing spread"),
+        # D < 0 but no open class at all: just normalized, nothing to report
+        (response(impossible=CLASSES), "t2-clamp", [0.75, 0.25, 0, 0, 0], None),
+        # uniform never reads "impossible": D = zero-mass classes
+        (response(impossible=("a", "b", "c", "d")), "t2-uniform", [0.6, 0.2, 0.2 / 3, 0.2 / 3, 0.2 / 3], None),
+    ],
+)
+def test_published_anomaly_arithmetic(raw, variety, expected, note):
+    got, got_note = lenient(raw, variety)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert got.sum() == pytest.approx(1.0) and (got >= 0).all()
+    if note is None:
+        assert got_note is None
+    else:
+        assert note in got_note
+
+
+def test_anomalies_are_problems_when_strict_and_recorded_otherwise():
+    raw = response(top1="a", top2="a", p2=None, impossible=("a", "c"))
+    parsed, problems = parse_response(raw, CLASSES)
+    assert parsed is None
+    assert problems == [
+        "second most probable class given without a probability",
+        "second most probable class equals the most probable (a)",
+        "most probable class a is marked impossible",
+        "second most probable class a is marked impossible",
+    ]
+    parsed, problems = parse_response(raw, CLASSES, strict=False)
+    assert problems == []
+    assert [kind for kind, _ in parsed.anomalies] == [
+        "second-without-prob", "second-equals-first", "named-class-impossible",
+    ]
+    # genuine problems stay problems in both modes
+    _, problems = parse_response(response(p1=120, top2="zebra"), CLASSES, strict=False)
+    assert len(problems) == 2
+
+
+@pytest.mark.parametrize("variety", ["t2-clamp", "t2-uniform", "t1-clamp", "t1-uniform"])
+def test_clean_responses_build_the_same_in_both_modes(variety):
+    raw = {"x": [response(), response(p1=80, p2=40, impossible=()), response(p1=90, top2="No", p2=None)]}
+    settings = ConstructionSettings(variety, 0.1)
+    strict = build_soft_labels(raw, CLASSES, settings)
+    loose = build_soft_labels(raw, CLASSES, settings, strict=False)
+    np.testing.assert_array_equal(strict.per_annotator["x"], loose.per_annotator["x"])
+    assert loose.anomalies == []
+
+
+def test_build_lists_anomalies_with_example_and_annotator():
+    raw = {
+        "img1": [response(), response(top2="a")],
+        "img2": [response(impossible=("a", "b", "c", "d"))],
+    }
+    labels = build_soft_labels(raw, CLASSES, ConstructionSettings("t2-clamp", 0.1), strict=False)
+    found = [(a.example, a.annotator, a.kind) for a in labels.anomalies]
+    assert found == [
+        ("img1", 1, "second-equals-first"),
+        ("img2", 0, "named-class-impossible"),
+        ("img2", 0, "named-class-impossible"),
+        ("img2", 0, "spread-count"),
+    ]
+    np.testing.assert_allclose(labels.per_annotator["img1"][1], [0.2, 0.8 / 3, 0, 0.8 / 3, 0.8 / 3])
+    with pytest.raises(LevelsetsError, match="second most probable class equals"):
+        build_soft_labels(raw, CLASSES)
+
+
+def test_empty_label_is_refused_in_both_modes():
+    empty = response(p1=0, top2="No", p2=None, impossible=CLASSES)
+    for strict in (True, False):
+        with pytest.raises(LevelsetsError) as info:
+            build_soft_labels({"z": [response(), empty]}, CLASSES, strict=strict)
+        assert "annotator 1" in str(info.value)
+    with pytest.raises(LevelsetsError, match="no t2-clamp label can be built"):
+        build_soft_labels({"z": [empty]}, CLASSES, strict=False)
+    parsed, _ = parse_response(empty, CLASSES, strict=False)
+    with pytest.raises(LevelsetsError, match="no t1-clamp label"):
+        construct_label(parsed, 5, ConstructionSettings("t1-clamp"))
+    # uniform ignores "impossible": 1 spread over all five zero-mass classes
+    np.testing.assert_allclose(construct_label(parsed, 5, ConstructionSettings("t2-uniform")), [0.2] * 5)

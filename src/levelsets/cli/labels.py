@@ -14,18 +14,46 @@ labels_app = typer.Typer(help="Build soft labels from annotator responses (CIFAR
 def build(
     responses: Annotated[Path, typer.Option("--responses", help="JSON file {example id: [response, ...]} in the CIFAR-10S format.")],
     classes: Annotated[str, typer.Option("--classes", help='cifar10, mnist, shapes, or a list such as "cat,dog,bird".')],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output JSON file; a provenance sidecar <out>.json is written beside it.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output JSON file; a provenance sidecar <out>.json and the anomaly list <stem>.anomalies.json are written beside it.")],
     variety: Annotated[str, typer.Option("--variety", help="t2-clamp (all information), t2-uniform, t1-clamp or t1-uniform.")] = "t2-clamp",
     gamma: Annotated[float, typer.Option("--gamma", help="Mass kept for possible-but-unnamed classes when the named mass reaches 100% (clamp only).")] = 0.1,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse the published data's anomalies (second class = first, a named class marked impossible, a second class without a probability) instead of building them as the published CIFAR-10S labels were.")] = False,
+    aggregate: Annotated[str, typer.Option("--aggregate", help="mean (of the soft labels), dawid-skene or glad (crowd-kit posteriors from each response's most probable class; needs annotator ids).")] = "mean",
+    annotators: Annotated[Path | None, typer.Option("--annotators", help="Which annotator gave each response: the responses.details.json of `elicit export` (used by default when it sits beside the responses) or {example id: [annotator id, ...]}.")] = None,
+    unreliable_below: Annotated[float | None, typer.Option("--unreliable-below", help="Flag annotators whose estimated accuracy is below this (dawid-skene/glad; default 0.5).")] = None,
+    table: Annotated[Path | None, typer.Option("--table", help="Also write crowd-kit's (task, worker, label) table as CSV (label = most probable class; needs annotator ids).")] = None,
 ) -> None:
-    """Turn each annotator's response into a soft label (T1/T2 x uniform/clamp) and average them."""
+    """Turn each annotator's response into a soft label (T1/T2 x uniform/clamp) and aggregate them."""
     from levelsets.softlabels.label_files import build_label_file
 
-    result = build_label_file(responses, classes=classes, variety=variety, gamma=gamma, out=out)
+    result = build_label_file(
+        responses, classes=classes, variety=variety, gamma=gamma, out=out, strict=strict,
+        aggregate=aggregate, annotators=annotators, unreliable_below=unreliable_below, table=table,
+    )
     typer.echo(
         f"wrote {result.num_labels} annotator labels for {result.num_examples} examples "
-        f"({result.variety}, gamma={result.gamma}) to {result.path}"
+        f"({result.variety}, gamma={result.gamma}, aggregate={result.aggregate}) to {result.path}"
     )
+    if not strict:
+        counts = result.anomaly_counts or {}
+        detail = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        typer.echo(
+            f"{sum(counts.values())} anomalies in the responses, built as the published CIFAR-10S labels were"
+            + (f" ({detail})" if detail else "")
+            + f"; listed in {result.anomalies_path} (--strict refuses them)",
+            err=True,
+        )
+    if result.aggregate != "mean":
+        flagged = ", ".join(result.unreliable) if result.unreliable else "none"
+        typer.echo(
+            f"{len(result.unreliable)} of {result.num_workers} annotators unreliable ({result.aggregate} estimated "
+            f"accuracy < {result.unreliable_below}): {flagged}"
+            + (f"; {result.repeats_dropped} repeated answers (same annotator and example) left out of the model"
+               if result.repeats_dropped else ""),
+            err=True,
+        )
+    if result.table_path is not None:
+        typer.echo(f"wrote the crowd-kit table to {result.table_path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,20 @@ Format (``format_version`` 1)::
     {"format": "levelsets-soft-labels", "format_version": 1,
      "class_names": ["rocket", "house"], "variety": "t2-clamp", "gamma": 0.1,
      "examples": {"<id>": {"annotators": [[p_1, ..., p_K], ...],   # input order kept
-                           "aggregate": [p_1, ..., p_K]}, ...}}
+                           "aggregate": [p_1, ..., p_K]}, ...},
+     "aggregation": {"method": "mean"}}
 
 Ids are the input's example ids (strings). Beside it, ``<file>.json`` is the provenance sidecar.
+``aggregation.method`` is ``mean`` (``aggregate`` = the mean of ``annotators``), or
+``dawid-skene`` / ``glad`` (``aggregate`` = the model's class posterior; ``aggregation`` then
+also lists each annotator's reliability and the unreliable ones, see
+:mod:`levelsets.softlabels.crowd`). A file with a non-mean aggregate is *read* as one label per
+example, the aggregate, so training and evaluation use the posterior (files without
+``aggregation`` are mean files).
+
+``levelsets labels build`` also writes ``<stem>.anomalies.json`` (+ its sidecar) beside the
+output: every published-data anomaly it accepted (example id, annotator index, annotator id when
+known, kind, what was done), see :mod:`levelsets.softlabels.label_construction`.
 
 :func:`load_soft_labels` also accepts two plain forms, convenient for hand-written files:
 ``{"<id>": [p_1, ..., p_K]}`` (one label per example) and ``{"<id>": [[...], [...]]}`` (several
@@ -28,6 +39,8 @@ from levelsets.artifacts import check_output_file, provenance, write_json, write
 from levelsets.errors import LevelsetsError
 from levelsets.softlabels.class_sets import resolve_class_names
 from levelsets.softlabels.label_construction import (
+    ANOMALY_KINDS,
+    VARIETIES,
     ConstructionSettings,
     SoftLabelSet,
     build_soft_labels,
@@ -35,6 +48,7 @@ from levelsets.softlabels.label_construction import (
 
 FORMAT = "levelsets-soft-labels"
 FORMAT_VERSION = 1
+ANOMALY_FORMAT = "levelsets-label-anomalies"
 SUM_TOLERANCE = 1e-4
 """How far from 1 a label's sum may be (labels are stored as decimal floats)."""
 
@@ -42,6 +56,7 @@ SUM_TOLERANCE = 1e-4
 def soft_labels_to_json(labels: SoftLabelSet) -> dict:
     """Return the JSON document of a label set (see the module docstring)."""
     settings = labels.settings
+    aggregates = labels.aggregate()
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -51,10 +66,11 @@ def soft_labels_to_json(labels: SoftLabelSet) -> dict:
         "examples": {
             example_id: {
                 "annotators": [[float(v) for v in row] for row in per],
-                "aggregate": [float(v) for v in per.mean(axis=0)],
+                "aggregate": [float(v) for v in aggregates[example_id]],
             }
             for example_id, per in labels.per_annotator.items()
         },
+        "aggregation": labels.aggregation or {"method": "mean"},
     }
 
 
@@ -76,10 +92,13 @@ def save_soft_labels(path: str | Path, labels: SoftLabelSet, *, seed: int | None
     document = soft_labels_to_json(labels)
     write_json(path, document)
     settings = labels.settings
+    method = (labels.aggregation or {}).get("method", "mean")
     write_sidecar(
         path,
         provenance(
-            settings={"variety": settings.variety, "gamma": settings.gamma} if settings else None,
+            settings={"variety": settings.variety, "gamma": settings.gamma, **({"aggregate": method} if method != "mean" else {})}
+            if settings
+            else None,
             seed=seed,
             data=data if data is not None else labels.source,
             artifact="soft labels",
@@ -188,8 +207,19 @@ def load_soft_labels(path: str | Path, *, class_names: Sequence[str] | None = No
         examples = document.get("examples")
         if not isinstance(examples, Mapping) or not examples:
             raise LevelsetsError(f"{path} holds no examples; rebuild it with `levelsets labels build`")
-        if document.get("variety") in ("t2-clamp", "t2-uniform", "t1-clamp", "t1-uniform"):
+        if document.get("variety") in VARIETIES:
             settings = ConstructionSettings(document["variety"], float(document.get("gamma") or 0.0))
+        aggregation = document.get("aggregation") if isinstance(document.get("aggregation"), Mapping) else None
+        if aggregation is not None and aggregation.get("method", "mean") != "mean":
+            examples = {
+                key: {"aggregate": value.get("aggregate")} if isinstance(value, Mapping) else value
+                for key, value in examples.items()
+            }
+            per = validate_label_rows(examples, len(names), source=str(path))
+            return SoftLabelSet(
+                class_names=names, per_annotator=per, settings=settings, source=str(path),
+                aggregated={key: rows[0] for key, rows in per.items()}, aggregation=dict(aggregation),
+            )
     else:
         if class_names is None:
             raise LevelsetsError(f"{path} is a plain label file without class names; say which classes it uses")
@@ -197,6 +227,39 @@ def load_soft_labels(path: str | Path, *, class_names: Sequence[str] | None = No
         examples = document
     per = validate_label_rows(examples, len(names), source=str(path))
     return SoftLabelSet(class_names=names, per_annotator=per, settings=settings, source=str(path))
+
+
+def anomalies_path(out: str | Path) -> Path:
+    """Where the anomaly list of label file ``out`` goes: ``labels.json`` → ``labels.anomalies.json``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.anomalies.json")
+
+
+def anomalies_document(labels: SoftLabelSet, *, responses: str, strict: bool, annotators: dict | None) -> dict:
+    """The anomaly file's JSON: counts per kind and one row per anomaly."""
+    rows = [
+        {
+            "example": a.example,
+            "annotator": a.annotator,
+            "worker": annotators[a.example][a.annotator] if annotators else None,
+            "kind": a.kind,
+            "what": a.what,
+        }
+        for a in labels.anomalies
+    ]
+    settings = labels.settings or ConstructionSettings()
+    return {
+        "format": ANOMALY_FORMAT,
+        "format_version": 1,
+        "responses": responses,
+        "variety": settings.variety,
+        "gamma": settings.gamma,
+        "strict": strict,
+        "total": len(rows),
+        "counts": {kind: sum(r["kind"] == kind for r in rows) for kind in ANOMALY_KINDS},
+        "columns": ["example", "annotator", "worker", "kind", "what"],
+        "anomalies": rows,
+    }
 
 
 @dataclass(frozen=True)
@@ -208,6 +271,23 @@ class BuildResult:
     num_labels: int
     variety: str
     gamma: float
+    anomalies_path: Path | None = None
+    anomaly_counts: dict | None = None
+    aggregate: str = "mean"
+    unreliable: tuple[str, ...] = ()
+    num_workers: int = 0
+    unreliable_below: float | None = None
+    table_path: Path | None = None
+    repeats_dropped: int = 0
+
+
+def _read_json(path: Path, option: str, what: str) -> object:
+    if not path.is_file():
+        raise LevelsetsError(f"{option} {path} does not exist; give the JSON file of {what}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LevelsetsError(f"{option} {path} is not valid JSON ({exc})") from None
 
 
 def build_label_file(
@@ -217,6 +297,11 @@ def build_label_file(
     variety: str = "t2-clamp",
     gamma: float = 0.1,
     out: str | Path,
+    strict: bool = False,
+    aggregate: str = "mean",
+    annotators: str | Path | None = None,
+    unreliable_below: float | None = None,
+    table: str | Path | None = None,
 ) -> BuildResult:
     """Read a response file, build the labels, and write them with a sidecar (``labels build``).
 
@@ -229,26 +314,99 @@ def build_label_file(
     variety, gamma:
         See :class:`~levelsets.softlabels.label_construction.ConstructionSettings`.
     out:
-        Output file. Nothing is written when anything is wrong.
+        Output file. Nothing is written when anything is wrong. The anomaly list goes to
+        :func:`anomalies_path` (always written, possibly empty), each with a sidecar.
+    strict:
+        Refuse the published data's anomalies instead of reproducing the published
+        construction on them.
+    aggregate:
+        ``mean`` (the soft-label mean), ``dawid-skene`` or ``glad`` (crowd-kit posteriors over the
+        most probable classes, :mod:`levelsets.softlabels.crowd`).
+    annotators:
+        Which annotator gave each response (the ``elicit export`` details file or
+        ``{id: [annotator id, ...]}``). Needed by ``dawid-skene``/``glad``; when not given, the
+        responses' ``<stem>.details.json`` is used if it exists.
+    unreliable_below:
+        Reliability threshold for flagging annotators (default 0.5; crowd aggregates only).
+    table:
+        Also write crowd-kit's ``(task, worker, label)`` table here as CSV (needs annotator ids).
     """
+    from levelsets.softlabels.crowd import AGGREGATES, DEFAULT_UNRELIABLE_BELOW
+
     settings = ConstructionSettings(variety=variety, gamma=gamma)
+    if aggregate not in AGGREGATES:
+        raise LevelsetsError(f"unknown --aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
+    if unreliable_below is not None and aggregate == "mean":
+        raise LevelsetsError("--unreliable-below needs --aggregate dawid-skene or glad (the mean rates no annotator)")
+    threshold = DEFAULT_UNRELIABLE_BELOW if unreliable_below is None else float(unreliable_below)
     class_names = resolve_class_names(classes) if isinstance(classes, str) else tuple(classes)
-    out = Path(out)
-    if out.is_dir():
-        raise LevelsetsError(f"-o {out} is a directory; give a file path such as labels.json")
+    out = check_output_file(out, option="-o")
+    side = check_output_file(anomalies_path(out), option="the anomaly file")
+    if table is not None:
+        table = check_output_file(table, option="--table")
+        if table.suffix.lower() != ".csv":
+            raise LevelsetsError(f"--table {table} should end in .csv (crowd-kit's table is CSV)")
+        if table.resolve() in (out.resolve(), side.resolve()):
+            raise LevelsetsError(f"--table {table} is another output's path; give it a file name of its own")
     responses = Path(responses)
-    if not responses.is_file():
-        raise LevelsetsError(f"--responses {responses} does not exist; give the JSON file of annotator responses")
-    try:
-        raw = json.loads(responses.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LevelsetsError(f"--responses {responses} is not valid JSON ({exc})") from None
-    labels = build_soft_labels(raw, class_names, settings, source=str(responses))
-    save_soft_labels(out, labels, data={"responses": str(responses), "class_names": list(class_names)})
+    raw = _read_json(responses, "--responses", "annotator responses")
+    labels = build_soft_labels(raw, class_names, settings, source=str(responses), strict=strict)
+
+    needs_ids = aggregate != "mean" or table is not None
+    if annotators is None and needs_ids:
+        from levelsets.elicitation.export import details_path
+
+        if details_path(responses).is_file():
+            annotators = details_path(responses)
+        else:
+            need = f"--aggregate {aggregate}" if aggregate != "mean" else "--table"
+            raise LevelsetsError(
+                f"{need} needs to know which annotator gave each response; give --annotators FILE (the "
+                f"{details_path(responses).name} written by `levelsets elicit export`, or {{example id: [annotator id, ...]}})"
+            )
+    ids = None
+    crowd = None
+    frame = None
+    if annotators is not None:
+        from levelsets.softlabels.crowd import aggregate_crowd, crowd_table, load_annotator_ids
+
+        ids = load_annotator_ids(annotators, raw)
+        if needs_ids:
+            frame = crowd_table(raw, class_names, ids)
+        if aggregate != "mean":
+            crowd = aggregate_crowd(frame, class_names, aggregate, unreliable_below=threshold)
+            labels.aggregated = crowd.posteriors
+            labels.aggregation = {**crowd.summary(), "annotators": str(annotators)}
+
+    data = {"responses": str(responses), "class_names": list(class_names), "strict": strict}
+    if annotators is not None:
+        data["annotators"] = str(annotators)
+    save_soft_labels(out, labels, data=data)
+    document = anomalies_document(labels, responses=str(responses), strict=strict, annotators=ids)
+    write_json(side, document)
+    write_sidecar(side, provenance(
+        settings={"variety": settings.variety, "gamma": settings.gamma, "strict": strict},
+        data=data, artifact="label anomalies", labels=out.name, total=document["total"],
+    ))
+    if table is not None and frame is not None:
+        from levelsets.softlabels.crowd import write_table
+
+        write_table(table, frame)
+        write_sidecar(table, provenance(
+            data=data, artifact="crowd-kit table (task, worker, label = most probable class)", rows=len(frame),
+        ))
     return BuildResult(
         path=out,
         num_examples=len(labels),
         num_labels=int(sum(len(v) for v in labels.per_annotator.values())),
         variety=settings.variety,
         gamma=settings.gamma,
+        anomalies_path=side,
+        anomaly_counts={k: v for k, v in document["counts"].items() if v},
+        aggregate=aggregate,
+        unreliable=tuple(crowd.unreliable) if crowd else (),
+        num_workers=len(crowd.workers) if crowd else 0,
+        unreliable_below=threshold if crowd else None,
+        table_path=table,
+        repeats_dropped=int(frame.attrs.get("repeats_dropped", 0)) if frame is not None else 0,
     )
