@@ -92,7 +92,7 @@ def test_train_classifier_out_directory_and_file(home, tmp_path):
 def test_bad_requests_fail_before_training(home, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(LevelsetsError, match="not a directory"):
+    with pytest.raises(LevelsetsError, match="file is not a writable directory"):
         zoo.train_classifier("shapes", out=blocker / "sub", echo=None, **TINY)
     with pytest.raises(LevelsetsError, match="unknown classifier"):
         zoo.get_classifier("cifar")

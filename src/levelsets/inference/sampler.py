@@ -107,7 +107,7 @@ class SamplerSettings:
         MH moves at each level before the next (band only).
     islands:
         B independent islands of N/B particles; the band mass's standard error comes from their
-        spread (band only).
+        spread (band only; at most N are used).
     population_moves:
         At τ, cycle independence, differential-evolution and local moves over the whole population
         (band only; False = the local pCN / random-walk move alone, for ablations).
@@ -200,8 +200,6 @@ class SamplerSettings:
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise LevelsetsError(f"{name} must be an integer ≥ 1, got {value}")
-        if self.islands > self.particles:
-            raise LevelsetsError(f"islands ({self.islands}) must not exceed particles ({self.particles})")
         if int(self.thin) != self.thin or self.thin < 1:
             raise LevelsetsError(f"thin must be an integer ≥ 1, got {self.thin}")
         if not self.init_scale > 0:
