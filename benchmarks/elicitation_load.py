@@ -1,8 +1,10 @@
-"""Load and fault check of the elicitation server (issue 5, item 7).
+"""Load and fault check of the elicitation server (issue 5, item 7; leases since issue 15).
 
 50 simulated participants x 27 responses, concurrently, against `levelsets elicit serve` on
-loopback; the server is killed with SIGKILL after 40% of the answers were acknowledged and
-restarted on the same database; clients retry; then the stored rows are counted.
+loopback with leases (--lease-minutes 30) and a completion code; participants arrive with
+STUDY_ID / SESSION_ID and pass the comprehension check; the server is killed with SIGKILL after
+40% of the answers were acknowledged and restarted on the same database; clients retry; then the
+stored rows are counted.
 
     .venv/bin/python benchmarks/elicitation_load.py [--participants 50] [--runs RUN_DIR ...]
 
@@ -69,6 +71,8 @@ def main() -> None:
     print(f"{report['participants']} participants, {report['expected_responses']} responses, "
           f"{report['server_kills']} SIGKILL after {report['acknowledged_before_kill']} acknowledged: "
           f"stored {report['distinct_stored']}, lost {report['lost']}, duplicated {report['duplicated']}; "
+          f"leases {report['lease_minutes']:g} min, completion codes {report['completion_codes']} "
+          f"(early {report['early_codes']}); "
           f"POST p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; {report['wall_seconds']:.1f} s -> {args.out}")
 
 

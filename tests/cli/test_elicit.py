@@ -31,7 +31,7 @@ def make_stimuli(tmp_path):
 def test_elicit_export_then_labels_build(tmp_path):
     stim = make_stimuli(tmp_path)
     db = tmp_path / "r.sqlite"
-    with TestClient(create_app(stim, db)) as client:
+    with TestClient(create_app(stim, db), base_url="http://127.0.0.1") as client:
         ses = client.get("/api/session", params={"participant": "p"}).json()
         for t in ses["trials"]:
             body = {"participant": "p", "stimulus": t["stimulus"], "trial": t["trial"], "rt_ms": 700,

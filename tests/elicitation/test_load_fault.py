@@ -1,4 +1,4 @@
-"""A small version of benchmarks/elicitation_load.py: real server, SIGKILL mid-run, restart, retry."""
+"""A small version of benchmarks/elicitation_load.py: real server with leases, SIGKILL mid-run, restart, retry."""
 
 import sqlite3
 
@@ -22,4 +22,10 @@ def test_no_response_lost_or_duplicated_across_a_kill(stimuli_dir, tmp_path):
         con.close()
     assert n == distinct == 48
     assert report["post_latency_ms"]["p95"] > 0
+    # leases on; every participant got the completion code with their last answer, none earlier
+    assert report["lease_minutes"] == 30.0
+    assert report["completion_codes"] == 6 and report["early_codes"] == 0
+    assert report["platform_session_ids_recorded"] == 6
+    per_batch = report["participants_per_batch"].values()
+    assert sum(per_batch) == 6 and max(per_batch) - min(per_batch) <= 1
     assert (tmp_path / "server.log").read_text().count("listening on http://127.0.0.1:") == 2

@@ -34,7 +34,7 @@ def answer_all(client, pid, *, catch_answer):
 @pytest.fixture
 def filled_db(stimuli_dir, tmp_path):
     db = tmp_path / "r.sqlite"
-    with TestClient(create_app(stimuli_dir, db)) as client:
+    with TestClient(create_app(stimuli_dir, db), base_url="http://127.0.0.1") as client:
         good = answer_all(client, "good", catch_answer="cat")
         bad = answer_all(client, "bad<b>", catch_answer="dog")
         client.get("/api/session", params={"participant": "idle"})

@@ -9,6 +9,7 @@ from levelsets.elicitation.store import SCHEMA_VERSION
 from levelsets.errors import LevelsetsError
 
 TOKEN = "s3cret-token"
+BASE = "http://127.0.0.1"  # the default Host allowlist holds the loopback names only
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def db(tmp_path):
 
 @pytest.fixture
 def client(stimuli_dir, db):
-    with TestClient(create_app(stimuli_dir, db, admin_token=TOKEN)) as c:
+    with TestClient(create_app(stimuli_dir, db, admin_token=TOKEN), base_url=BASE) as c:
         yield c
 
 
@@ -63,7 +64,8 @@ def test_health_openapi_and_page(client):
     assert js.status_code == 200 and "innerHTML" not in js.text
 
 
-def test_session_assigns_batches_round_robin(client, stimuli_dir):
+def test_session_assigns_batches_balanced(client, stimuli_dir):
+    """With every lease active, the least-held batch is the next one (lowest index on ties)."""
     n_batches = len(json.loads((stimuli_dir / "batches.json").read_text())["batches"])
     got = [session(client, f"p{i}")["batch"] for i in range(n_batches + 1)]
     assert got == list(range(n_batches)) + [0]
@@ -97,7 +99,7 @@ def test_full_batch_completes(client, db):
             body = soft_body("bob", t)
         r = client.post("/api/responses", json=body)
         assert r.status_code == 201, r.text
-    assert r.json() == {"stored": True, "next_trial": None, "completed": True}
+    assert r.json() == {"stored": True, "next_trial": None, "completed": True, "completion": None}
     assert session(client, "bob")["completed"]
     assert len(rows(db)) == len(ses["trials"])
     stored = json.loads(rows(db)[0][4])
@@ -232,7 +234,7 @@ def test_admin_requires_token(client, stimuli_dir, tmp_path, path):
     assert client.get(path, headers={"X-Admin-Token": "wrong"}).status_code == 401
     assert client.get(path, params={"token": TOKEN}).status_code == 200
     assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-    with TestClient(create_app(stimuli_dir, tmp_path / "other.sqlite")) as no_admin:
+    with TestClient(create_app(stimuli_dir, tmp_path / "other.sqlite"), base_url=BASE) as no_admin:
         assert no_admin.get(path, params={"token": TOKEN}).status_code == 403
 
 

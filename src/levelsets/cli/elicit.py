@@ -21,11 +21,26 @@ def register(app: typer.Typer) -> None:
         admin_token: Annotated[str | None, typer.Option(
             "--admin-token", envvar="LEVELSETS_ADMIN_TOKEN",
             help="Token for /admin pages [default: a random one, printed at start].")] = None,
+        allowed_host: Annotated[list[str] | None, typer.Option(
+            "--allowed-host", help="Host name participants use (behind a reverse proxy), besides the loopback names; "
+            "repeatable. Requests with any other Host header get 400.")] = None,
+        completion_code: Annotated[str | None, typer.Option(
+            "--completion-code", help="Completion code shown once the last answer is stored.")] = None,
+        completion_url: Annotated[str | None, typer.Option(
+            "--completion-url", help="Where to send participants once the last answer is stored "
+            "(the platform's completion link; {code} is replaced by --completion-code).")] = None,
+        lease_minutes: Annotated[float, typer.Option(
+            "--lease-minutes", help="A participant holds their batch this long after their last request; "
+            "then (or when they return the study) it goes to the next newcomer.")] = 60.0,
+        allowlist: Annotated[Path | None, typer.Option(
+            "--allowlist", help="Text file of allowed participant ids, one per line; others get 403.")] = None,
     ) -> None:
-        """Serve the participant web app (consent, instructions, trials, debrief)."""
+        """Serve the participant web app (consent, instructions, comprehension check, trials, debrief)."""
         from levelsets.elicitation.server import serve as run
 
-        run(stimulus_dir, db, host=host, port=port, admin_token=admin_token)
+        run(stimulus_dir, db, host=host, port=port, admin_token=admin_token, allowed_host=allowed_host or (),
+            completion_code=completion_code, completion_url=completion_url, lease_minutes=lease_minutes,
+            allowlist=allowlist)
 
     @group.command("export")
     def export(

@@ -11,16 +11,21 @@ mixing coefficient (``mixed`` stimuli)
     ``mix_percent`` in 0–100: how much of the *first* named class people would say the image is
     made of (λ_h = mix_percent / 100), and ``confidence`` in 0–100 (ω = confidence / 100).
 
-Every check failure is an :class:`AnswerError` naming the field; the app turns it into a 422.
+Types are strict (pydantic strict mode): a probability is a JSON number (an integer or a
+float, finite), never a string such as ``"60"`` or a boolean; a trial position is an integer; ids
+and class names are strings. Every check failure is an :class:`AnswerError` (or a pydantic
+validation error) naming the field; the app turns it into a 422.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from levelsets.elicitation.manifest import StimulusSet
+from levelsets.errors import LevelsetsError
 
 MAX_ID_LENGTH = 128
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -28,17 +33,55 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def check_participant_id(value: str) -> str:
     """Participant ids: 1–128 characters, no control characters (any other text is allowed)."""
-    if not value or len(value) > MAX_ID_LENGTH:
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         raise ValueError(f"must be 1 to {MAX_ID_LENGTH} characters")
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     return value
 
 
+def read_allowlist(path: str | Path) -> frozenset[str]:
+    """Participant ids allowed to take part: one per line; blank lines and ``#`` comments ignored.
+
+    Raises
+    ------
+    LevelsetsError
+        When the file is missing, unreadable, lists no id or an invalid one.
+    """
+    path = Path(path).expanduser()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise LevelsetsError(f"--allowlist {path} does not exist; give a text file with one participant id per line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LevelsetsError(f"--allowlist {path} cannot be read ({exc}); give a UTF-8 text file, one id per line") from None
+    ids = set()
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            ids.add(check_participant_id(text))
+        except ValueError as exc:
+            raise LevelsetsError(f"--allowlist {path} line {number}: participant id {exc}") from None
+    if not ids:
+        raise LevelsetsError(f"--allowlist {path} lists no participant id; put one id per line")
+    return frozenset(ids)
+
+
+def check_platform_id(value: str | None) -> str | None:
+    """Platform study / session ids (``STUDY_ID``, ``SESSION_ID``): as participant ids, or None."""
+    return None if value is None else check_participant_id(value)
+
+
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+"""Request bodies: unknown fields refused, no type coercion ("60" or true is not a number)."""
+
+
 class ResponseIn(BaseModel):
     """One answer to one trial, as posted to ``POST /api/responses``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     participant: str = Field(description="Participant id (as in the session).", max_length=MAX_ID_LENGTH)
     stimulus: str = Field(description="Stimulus id shown in this trial.", max_length=MAX_ID_LENGTH)

@@ -1,28 +1,39 @@
-"""The participant web app (FastAPI): consent → instructions → trials → debrief.
+"""The participant web app (FastAPI): consent → instructions → comprehension check → trials → debrief.
 
 Routes (the JSON API is documented in the OpenAPI schema at ``/openapi.json``):
 
 ``GET /``
     the study page (plain HTML + JS served from this package; nothing from a CDN). The participant
     id comes from ``?PROLIFIC_PID=``, ``?participant=``, ``?workerId=`` or ``?PARTICIPANT_ID=``, or
-    is generated in the browser and kept in the URL and local storage, so a reload resumes.
-``GET /api/session?participant=ID``
-    the participant's trials (in batch order), class-button order and progress; assigns a batch
-    on the first visit.
-``POST /api/consent``
-    records consent.
+    is generated in the browser and kept in the URL and local storage, so a reload resumes. The
+    platform's ``?STUDY_ID=`` and ``?SESSION_ID=`` are passed on and recorded.
+``GET /api/session?participant=ID[&study_id=STUDY_ID&session_id=SESSION_ID]``
+    the participant's trials (in batch order), class-button order, progress and comprehension
+    question; assigns a batch on the first visit (balanced, leased: see
+    :mod:`levelsets.elicitation.store`) and renews the lease. ``completion`` (code and redirect
+    URL) is present only once every trial is stored.
+``POST /api/consent``, ``POST /api/comprehension``, ``POST /api/return``
+    record consent; one attempt at the comprehension question; the participant stopping (frees
+    the batch).
 ``POST /api/responses``
-    201 when stored, 200 when the same (participant, stimulus, trial) was already stored, 422 with
-    ``{"detail": "<field>: <what is wrong>", "field": "<field>"}`` when invalid (nothing stored),
-    413 when the body exceeds :data:`MAX_BODY_BYTES`.
+    201 when stored, 200 when the same answer to this (participant, stimulus, trial) was already
+    stored (a retry), 409 when that trial already holds a *different* answer (nothing changed),
+    422 with ``{"detail": "<field>: <what is wrong>", "field": "<field>"}`` when invalid (nothing
+    stored; types are strict), 413 when the body exceeds :data:`MAX_BODY_BYTES`. The answer that
+    completes the batch carries ``completion``, sent only after its transaction is committed.
 ``GET /stimuli/<file>``
-    a stimulus PNG; only files listed in the manifest are served (no path is ever joined).
+    a stimulus PNG: only files listed in the manifest, and only when the file still resolves to a
+    regular file inside the stimulus directory (checked on every request).
 ``GET /healthz``
     liveness.
-``GET /admin``, ``GET /admin/progress``, ``GET /admin/export``
-    progress page (responses per stimulus, per participant), the same as JSON, and the export;
-    they need the admin token (``?token=``, ``X-Admin-Token`` or ``Authorization: Bearer``).
+``GET /admin``, ``GET /admin/progress``, ``GET /admin/export``, ``POST /admin/return``
+    progress page (responses per stimulus, per participant, batch load), the same as JSON, the
+    export, and marking a participant returned; they need the admin token (``?token=``,
+    ``X-Admin-Token`` or ``Authorization: Bearer``).
 
+Every response carries the headers of :mod:`levelsets.elicitation.security` (CSP with
+``frame-ancestors 'none'``, ``X-Frame-Options: DENY``, ``no-store`` on admin and API), and a
+request whose ``Host`` is not allowed gets 400. With an allowlist, other participant ids get 403.
 Participant-provided text is never put into HTML unescaped: the study page sets it with
 ``textContent`` and the admin page escapes it with :func:`html.escape`.
 """
@@ -31,30 +42,47 @@ from __future__ import annotations
 
 import html
 import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from string import Template
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from levelsets.elicitation.answers import (
+    STRICT,
     AnswerError,
     ResponseIn,
     check_answer,
     check_participant_id,
+    check_platform_id,
 )
+from levelsets.elicitation.checks import COMPREHENSION
 from levelsets.elicitation.manifest import StimulusSet, load_stimuli
-from levelsets.elicitation.store import ResponseStore
+from levelsets.elicitation.security import (
+    CONTENT_SECURITY_POLICY,  # noqa: F401 - re-exported
+    BodyLimit,
+    SecurityHeaders,
+    allowed_hosts,
+    read_confined,
+)
+from levelsets.elicitation.security import error_response as _error
+from levelsets.elicitation.store import DEFAULT_LEASE_SECONDS, AnswerConflict, ResponseStore
+from levelsets.errors import LevelsetsError
 
 MAX_BODY_BYTES = 16 * 1024
 """Largest request body accepted (a response is a few hundred bytes)."""
 
-CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'"
-"""Pages may load scripts, styles and images from this server only (no inline scripts, no CDN)."""
+CODE_PLACEHOLDER = "{code}"
+"""Replaced by the (URL-encoded) completion code in ``completion_url``."""
 
 
 class SessionTrial(BaseModel):
@@ -67,11 +95,30 @@ class SessionTrial(BaseModel):
     classes: list[str] | None = Field(None, description="Mixed trials: the two classes that were mixed.")
 
 
+class Completion(BaseModel):
+    """What the participant gets once every trial is stored."""
+
+    code: str | None = Field(description="Completion code to show (and to enter on the platform).")
+    url: str | None = Field(description="Where the page sends the participant (the platform's completion link).")
+
+
+class Comprehension(BaseModel):
+    """The comprehension question asked before the first trial, and whether it was passed."""
+
+    id: str
+    text: str
+    options: list[dict[str, str]] = Field(description="Each {'id', 'text'}.")
+    passed: bool
+    attempts: int
+
+
 class SessionOut(BaseModel):
     """A participant's session: trials in order, class-button order, progress."""
 
     participant: str
     study_id: str
+    platform_study_id: str | None = Field(description="The platform's STUDY_ID, as last given.")
+    platform_session_id: str | None = Field(description="The platform's SESSION_ID, as last given.")
     batch: int
     consented: bool
     completed: bool
@@ -79,12 +126,29 @@ class SessionOut(BaseModel):
     trials: list[SessionTrial]
     answered: list[int] = Field(description="Trial positions already stored.")
     next_trial: int | None = Field(description="First unanswered trial, or null when done.")
+    comprehension: Comprehension
+    completion: Completion | None = Field(description="Present only when every trial is stored.")
 
 
-class ConsentIn(BaseModel):
-    """Body of ``POST /api/consent``."""
+class ParticipantIn(BaseModel):
+    """Body of ``POST /api/consent`` and ``POST /api/return``."""
+
+    model_config = STRICT
 
     participant: str = Field(max_length=128)
+
+
+ConsentIn = ParticipantIn
+
+
+class ComprehensionIn(BaseModel):
+    """Body of ``POST /api/comprehension``: one attempt at the question."""
+
+    model_config = STRICT
+
+    participant: str = Field(max_length=128)
+    question: str = Field(max_length=128, description="The question id shown.")
+    answer: str = Field(max_length=128, description="The option id chosen.")
 
 
 class StoredOut(BaseModel):
@@ -93,6 +157,7 @@ class StoredOut(BaseModel):
     stored: bool = Field(description="True when this call stored the response, false when it was already stored.")
     next_trial: int | None = Field(description="First unanswered trial, or null when the batch is done.")
     completed: bool
+    completion: Completion | None = Field(None, description="Present only on the answers of a completed batch.")
 
 
 class ErrorOut(BaseModel):
@@ -102,84 +167,37 @@ class ErrorOut(BaseModel):
     field: str | None = Field(None, description="The offending field.")
 
 
-def _error(status: int, field: str | None, message: str) -> JSONResponse:
-    detail = f"{field}: {message}" if field else message
-    return JSONResponse(status_code=status, content={"detail": detail, "field": field})
-
-
-class _BodyLimit:
-    """ASGI middleware: refuse request bodies larger than ``limit`` bytes with 413."""
-
-    def __init__(self, app, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        too_big = _error(413, "body", f"request body larger than {self.limit} bytes")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await too_big(scope, receive, send)
-            return
-        received = 0
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                chunks.append(message)
-                break
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                await too_big(scope, receive, send)
-                return
-            chunks.append(message)
-            more = message.get("more_body", False)
-
-        async def replay():
-            if chunks:
-                return chunks.pop(0)
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-class _SecurityHeaders:
-    """ASGI middleware: a strict Content-Security-Policy and no MIME sniffing on every response."""
-
-    HEADERS = (
-        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
-    )
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.HEADERS if k not in present]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def _template(name: str) -> Template:
     return Template(resources.files("levelsets.elicitation").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
+def check_completion(code: str | None, url: str | None) -> None:
+    """Check ``--completion-code`` / ``--completion-url``.
+
+    Raises
+    ------
+    LevelsetsError
+        A code that is empty, long or has spaces or control characters; a URL that is not
+        absolute http(s); a ``{code}`` placeholder without a code.
+    """
+    if code is not None and (not code or len(code) > 128 or any(c.isspace() or not c.isprintable() for c in code)):
+        raise LevelsetsError("--completion-code must be 1 to 128 printable characters without spaces, e.g. C1A2B3C4")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+            raise LevelsetsError(
+                f"--completion-url {url!r} is not an absolute http(s) URL; give the platform's completion link, "
+                "e.g. https://<platform>/submissions/complete?cc=C1A2B3C4"
+            )
+        if CODE_PLACEHOLDER in url and code is None:
+            raise LevelsetsError("--completion-url contains {code} but no --completion-code was given")
+
+
 def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, allowed_host: Iterable[str] = (),
+               completion_code: str | None = None, completion_url: str | None = None,
+               lease_minutes: float = DEFAULT_LEASE_SECONDS / 60, allowlist: Iterable[str] | None = None,
+               clock: Callable[[], float] = time.time) -> FastAPI:
     """Build the study app for one stimulus directory and one database.
 
     Parameters
@@ -187,34 +205,57 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
     stimulus_dir:
         Output of ``levelsets stimuli export``.
     db:
-        SQLite file for the responses (created when missing; must belong to the same study).
+        SQLite file for the responses (created when missing; must belong to the same study and be
+        writable).
     admin_token:
         Token for the admin pages; ``None`` disables them (403).
     max_body_bytes:
         Largest accepted request body.
+    allowed_host:
+        ``Host`` names accepted besides the loopback names (the public name behind a reverse
+        proxy); any other ``Host`` gets 400.
+    completion_code, completion_url:
+        Shown / followed once the last answer is committed; ``{code}`` in the URL is replaced by
+        the code.
+    lease_minutes:
+        How long a participant holds a batch after their last request.
+    allowlist:
+        Participant ids allowed to take part (``None``: anyone).
+    clock:
+        Current Unix time (tests inject a fake one to expire leases).
 
     Raises
     ------
     LevelsetsError
-        When the stimulus directory or the database is unusable.
+        When the stimulus directory or the database is unusable, or an option is invalid.
     """
+    check_completion(completion_code, completion_url)
+    hosts = allowed_hosts(allowed_host)
     stimuli: StimulusSet = load_stimuli(stimulus_dir)
-    store = ResponseStore(db, stimuli)
-    files = {Path(record["file"]).name: stimuli.image_path(sid) for sid, record in stimuli.stimuli.items()}
+    settings = {"lease_minutes": lease_minutes, "allowed_hosts": hosts, "allowlist": allowlist is not None,
+                "completion_code": completion_code is not None, "completion_url": completion_url is not None}
+    store = ResponseStore(db, stimuli, lease_seconds=60.0 * lease_minutes, clock=clock, settings=settings)
+    files = {Path(record["file"]).name: record["file"] for record in stimuli.stimuli.values()}
     static_dir = resources.files("levelsets.elicitation").joinpath("static")
+    allowed = None if allowlist is None else frozenset(allowlist)
+    completion = None
+    if completion_code is not None or completion_url is not None:
+        url = None if completion_url is None else completion_url.replace(CODE_PLACEHOLDER, quote(completion_code or "", safe=""))
+        completion = Completion(code=completion_code, url=url)
 
     app = FastAPI(
         title="levelsets elicitation",
-        version="1",
+        version="2",
         description="Soft-label and mixing-coefficient elicitation over level-set samples (seed 001 appendix A).",
         docs_url=None,  # the interactive docs pages load scripts from a CDN; the schema is at /openapi.json
         redoc_url=None,
     )
     app.state.store = store
     app.state.stimuli = stimuli
-    app.add_middleware(_BodyLimit, limit=max_body_bytes)
-
-    app.add_middleware(_SecurityHeaders)
+    app.state.allowed_hosts = hosts
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
 
     @app.exception_handler(RequestValidationError)
@@ -229,19 +270,28 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
             field, message = "body", f"not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})"
         return _error(422, field, message)
 
-    def _progress(participant_id: str, batch: int) -> tuple[list[int], int | None, int]:
-        answered = store.answered_trials(participant_id)
-        total = len(stimuli.batches[batch]["trials"])
-        done = set(answered)
-        nxt = next((t for t in range(total) if t not in done), None)
-        return answered, nxt, total
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _database_unavailable(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        return _error(503, None, f"the response database is unavailable ({exc}); nothing was stored, try again")
 
-    def _participant_or_error(participant_id: str) -> JSONResponse | None:
+    def _admit(participant_id: str) -> JSONResponse | None:
         try:
             check_participant_id(participant_id)
         except ValueError as exc:
             return _error(422, "participant", str(exc))
+        if allowed is not None and participant_id not in allowed:
+            return _error(403, "participant", "this participant id is not on the study's list of participants; "
+                          "open the study from the link the platform gave you")
         return None
+
+    def _known(participant_id: str):
+        denied = _admit(participant_id)
+        if denied:
+            return None, denied
+        row = store.participant(participant_id)
+        if row is None:
+            return None, _error(422, "participant", "unknown participant; open the study page (GET /api/session) first")
+        return row, None
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def study_page() -> HTMLResponse:
@@ -253,18 +303,27 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
 
     @app.get("/stimuli/{name}", include_in_schema=False)
     def stimulus_image(name: str) -> Response:
-        path = files.get(name)
-        if path is None:
+        relative = files.get(name)
+        data = None if relative is None else read_confined(stimuli.root, relative)
+        if data is None:
             return _error(404, None, "no such stimulus image")
-        return FileResponse(path, media_type="image/png")
+        return Response(content=data, media_type="image/png")
 
-    @app.get("/api/session", response_model=SessionOut, responses={422: {"model": ErrorOut}},
-             summary="A participant's trials and progress (assigns a batch on first visit)")
-    def session(participant: str = Query(..., max_length=128, description="Participant id.")):
-        bad = _participant_or_error(participant)
-        if bad:
-            return bad
-        row = store.participant(participant)
+    @app.get("/api/session", response_model=SessionOut,
+             responses={403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+             summary="A participant's trials and progress (assigns a leased batch on first visit)")
+    def session(participant: str = Query(..., max_length=128, description="Participant id."),
+                study_id: str | None = Query(None, max_length=128, description="The platform's STUDY_ID."),
+                session_id: str | None = Query(None, max_length=128, description="The platform's SESSION_ID.")):
+        denied = _admit(participant)
+        if denied:
+            return denied
+        for name, value in (("study_id", study_id), ("session_id", session_id)):
+            try:
+                check_platform_id(value)
+            except ValueError as exc:
+                return _error(422, name, str(exc))
+        row = store.open_session(participant, platform_study_id=study_id, platform_session_id=session_id)
         batch = stimuli.batches[row.batch]
         trials = []
         for trial in batch["trials"]:
@@ -275,40 +334,78 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
                 image=f"stimuli/{Path(record['file']).name}",
                 classes=[e["class"] for e in record["mixing"]["endpoints"]] if mixed else None,
             ))
-        answered, nxt, _ = _progress(participant, row.batch)
+        answered = store.answered_trials(participant)
+        done = set(answered)
+        nxt = next((t for t in range(len(trials)) if t not in done), None)
         return SessionOut(
-            participant=participant, study_id=stimuli.study_id, batch=row.batch,
+            participant=participant, study_id=stimuli.study_id, platform_study_id=row.platform_study_id,
+            platform_session_id=row.platform_session_id, batch=row.batch,
             consented=row.consented is not None, completed=nxt is None,
             label_order=batch["label_order"], trials=trials, answered=answered, next_trial=nxt,
+            comprehension=Comprehension(**COMPREHENSION.public(), passed=row.comprehension_passed is not None,
+                                        attempts=row.comprehension_attempts),
+            completion=completion if nxt is None else None,
         )
 
-    @app.post("/api/consent", responses={422: {"model": ErrorOut}}, summary="Record the participant's consent")
-    def consent(body: ConsentIn) -> dict:
-        bad = _participant_or_error(body.participant)
-        if bad:
-            return bad
-        store.participant(body.participant)
+    @app.post("/api/consent", responses={403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+              summary="Record the participant's consent")
+    def consent(body: ParticipantIn) -> dict:
+        denied = _admit(body.participant)
+        if denied:
+            return denied
+        if store.participant(body.participant) is None:
+            store.open_session(body.participant)
         store.mark(body.participant, "consented")
         return {"consented": True}
 
+    @app.post("/api/comprehension", responses={403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+              summary="One attempt at the comprehension question (every attempt is stored)")
+    def comprehension(body: ComprehensionIn) -> dict:
+        _, denied = _known(body.participant)
+        if denied:
+            return denied
+        if body.question != COMPREHENSION.id:
+            return _error(422, "question", f"unknown question {body.question!r}; reload the page")
+        options = [key for key, _ in COMPREHENSION.options]
+        if body.answer not in options:
+            return _error(422, "answer", f"unknown option {body.answer!r}; choose one of {', '.join(options)}")
+        correct = COMPREHENSION.is_correct(body.answer)
+        attempts = store.record_comprehension(body.participant, body.answer, correct)
+        return {"correct": correct, "attempts": attempts}
+
+    @app.post("/api/return", responses={403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+              summary="The participant stops: their batch is freed for someone else")
+    def return_study(body: ParticipantIn) -> dict:
+        _, denied = _known(body.participant)
+        if denied:
+            return denied
+        return {"returned": store.release(body.participant)}
+
     @app.post("/api/responses", status_code=201, response_model=StoredOut,
               responses={200: {"model": StoredOut, "description": "Already stored (a retried submission)."},
-                         413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
-              summary="Store one trial's answer (idempotent on participant, stimulus and trial)")
+                         403: {"model": ErrorOut}, 409: {"model": ErrorOut}, 413: {"model": ErrorOut},
+                         422: {"model": ErrorOut}},
+              summary="Store one trial's answer (idempotent for the same answer; 409 for a changed one)")
     def post_response(body: ResponseIn):
-        row = store.participant(body.participant, create=False)
-        if row is None:
-            return _error(422, "participant", "unknown participant; open the study page (GET /api/session) first")
+        row, denied = _known(body.participant)
+        if denied:
+            return denied
         try:
             kind, answer = check_answer(body, stimuli, row.batch)
         except AnswerError as exc:
             return _error(422, exc.field, exc.message)
-        stored = store.add_response(body.participant, body.stimulus, body.trial, kind, answer, body.rt_ms)
-        _, nxt, _ = _progress(body.participant, row.batch)
-        if nxt is None and row.completed is None:
-            store.mark(body.participant, "completed")
-        out = StoredOut(stored=stored, next_trial=nxt, completed=nxt is None)
-        return JSONResponse(status_code=201 if stored else 200, content=out.model_dump())
+        trials = stimuli.batches[row.batch]["trials"]
+        try:
+            result = store.record_answer(body.participant, body.stimulus, body.trial, kind, answer, body.rt_ms,
+                                         trials_in_batch=len(trials))
+        except AnswerConflict:
+            return _error(409, "trial", f"trial {body.trial} already has a different stored answer; "
+                          "a stored answer cannot be changed (resend the same answer, or go on to the next trial)")
+        done = set(result.answered)
+        nxt = next((t for t in range(len(trials)) if t not in done), None)
+        out = StoredOut(stored=result.stored, next_trial=nxt, completed=result.completed,
+                        completion=completion if result.completed else None)
+        return JSONResponse(status_code=201 if result.stored else 200, content=out.model_dump())
 
     def _authorized(request: Request) -> JSONResponse | None:
         if admin_token is None:
@@ -321,12 +418,24 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
 
     def _progress_data() -> dict:
         return {"study_id": stimuli.study_id, "participants": store.participants(),
-                "per_stimulus": store.counts_per_stimulus()}
+                "per_stimulus": store.counts_per_stimulus(), "batches": store.batch_load(),
+                "lease_minutes": lease_minutes}
 
-    @app.get("/admin/progress", summary="Responses per stimulus and per participant (admin token)")
+    @app.get("/admin/progress", summary="Responses per stimulus, per participant and per batch (admin token)")
     def admin_progress(request: Request):
         denied = _authorized(request)
         return denied or _progress_data()
+
+    @app.post("/admin/return", summary="Mark a participant returned, freeing their batch (admin token)")
+    def admin_return(request: Request, participant: str = Query(..., max_length=128)):
+        denied = _authorized(request)
+        if denied:
+            return denied
+        if store.participant(participant) is None:
+            return _error(404, "participant", "no such participant")
+        if not store.release(participant):
+            return _error(409, "participant", "this participant completed the study; a completed batch is kept")
+        return {"returned": True}
 
     @app.get("/admin/export", summary="CIFAR-10S responses and details, as `levelsets elicit export` (admin token)")
     def admin_export(request: Request):
@@ -345,16 +454,23 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
             return denied
         data = _progress_data()
         people = "\n".join(
-            f"<tr><td>{html.escape(p['id'])}</td><td>{p['batch']}</td><td>{p['responses']}</td>"
-            f"<td>{'yes' if p['consented'] else 'no'}</td><td>{'yes' if p['completed'] else 'no'}</td></tr>"
+            f"<tr><td>{html.escape(p['id'])}</td><td>{html.escape(p['platform_session_id'] or '')}</td>"
+            f"<td>{p['batch']}</td><td>{p['responses']}</td><td>{p['status']}</td>"
+            f"<td>{'yes' if p['consented'] else 'no'}</td>"
+            f"<td>{'yes' if p['comprehension_passed'] else 'no'} ({p['comprehension_attempts']})</td>"
+            f"<td>{'yes' if p['completed'] else 'no'}</td></tr>"
             for p in data["participants"]
         )
         per_stimulus = "\n".join(
             f"<tr><td>{html.escape(sid)}</td><td>{n}</td></tr>" for sid, n in data["per_stimulus"].items()
         )
+        per_batch = "\n".join(
+            f"<tr><td>{b['batch']}</td><td>{b['completed']}</td><td>{b['leased']}</td></tr>" for b in data["batches"]
+        )
         page = _template("admin.html").substitute(
-            study_id=html.escape(stimuli.study_id), participants=people, stimuli=per_stimulus,
+            study_id=html.escape(stimuli.study_id), participants=people, stimuli=per_stimulus, batches=per_batch,
             n_participants=len(data["participants"]), n_responses=sum(data["per_stimulus"].values()),
+            lease_minutes=f"{lease_minutes:g}",
         )
         return HTMLResponse(page)
 

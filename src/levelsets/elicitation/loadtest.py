@@ -5,9 +5,13 @@
 valid random answer to every trial of its batch, retrying on connection errors as the study page
 does), kills the server with SIGKILL once ``kill_after`` of all answers have been acknowledged,
 restarts it on the same database, lets the clients finish, and then counts the rows in SQLite.
+Participants arrive as from a platform link (``STUDY_ID`` and ``SESSION_ID``), pass the
+comprehension check, and the server runs with leases (``--lease-minutes``) and a completion code.
 
 *Lost* = acknowledged answers (201 or 200) missing from the database; *duplicated* = rows beyond
-one per (participant, stimulus, trial). Both must be 0. Latencies are those of successful
+one per (participant, stimulus, trial). Both must be 0. ``completion_codes`` counts participants
+whose last answer came back with the completion code; ``early_codes`` counts answers that carried
+it before the batch was complete (must be 0). Latencies are those of successful
 ``POST /api/responses`` calls, in milliseconds.
 """
 
@@ -21,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,14 +45,17 @@ def free_port() -> int:
 
 
 def start_server(stimulus_dir: str | Path, db: str | Path, port: int, *, admin_token: str = "load-check",
-                 log: str | Path | None = None, timeout: float = 60.0) -> subprocess.Popen:
-    """Start ``levelsets elicit serve`` in a subprocess and wait until ``/healthz`` answers."""
+                 log: str | Path | None = None, timeout: float = 60.0, extra: Sequence[str] = ()) -> subprocess.Popen:
+    """Start ``levelsets elicit serve`` in a subprocess and wait until ``/healthz`` answers.
+
+    ``extra`` are further command-line options of ``levelsets elicit serve``.
+    """
     import httpx
 
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [sys.executable, "-c", LAUNCH, "elicit", "serve", str(stimulus_dir), "--db", str(db),
-         "--port", str(port), "--admin-token", admin_token],
+         "--port", str(port), "--admin-token", admin_token, *extra],
         stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + timeout
@@ -88,6 +96,8 @@ class _Shared:
     acked_keys: list[tuple[str, str, int]] = field(default_factory=list)
     retries: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    completion_codes: int = 0
+    early_codes: int = 0
 
 
 def _call(client, method: str, url: str, shared: _Shared, deadline: float, **kwargs):
@@ -110,21 +120,32 @@ def _call(client, method: str, url: str, shared: _Shared, deadline: float, **kwa
         time.sleep(0.1)
 
 
-def _participant(base: str, pid: str, seed: int, shared: _Shared, deadline: float) -> None:
+def _participant(base: str, pid: str, seed: int, shared: _Shared, deadline: float, code: str | None) -> None:
     import httpx
+
+    from levelsets.elicitation.checks import COMPREHENSION
 
     rng = np.random.default_rng(seed)
     with httpx.Client(base_url=base, timeout=10.0) as client:
-        session, _ = _call(client, "GET", "/api/session", shared, deadline, params={"participant": pid})
+        session, _ = _call(client, "GET", "/api/session", shared, deadline,
+                           params={"participant": pid, "study_id": "load-study", "session_id": f"session-{pid}"})
         data = session.json()
         _call(client, "POST", "/api/consent", shared, deadline, json={"participant": pid})
+        _call(client, "POST", "/api/comprehension", shared, deadline,
+              json={"participant": pid, "question": COMPREHENSION.id, "answer": COMPREHENSION.correct})
+        last = len(data["trials"]) - 1
         for trial in data["trials"]:
             body = {"participant": pid, "stimulus": trial["stimulus"], "trial": trial["trial"],
                     "rt_ms": float(rng.integers(500, 8000)), **random_answer(trial, data["label_order"], rng)}
             response, elapsed = _call(client, "POST", "/api/responses", shared, deadline, json=body)
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"{pid} trial {trial['trial']}: {response.status_code} {response.text}")
+            got = (response.json().get("completion") or {}).get("code")
             with shared.lock:
+                if got is not None and got == code and trial["trial"] == last:
+                    shared.completion_codes += 1
+                elif got is not None:
+                    shared.early_codes += 1
                 shared.acked += 1
                 shared.latencies.append(elapsed)
                 shared.acked_keys.append((pid, trial["stimulus"], trial["trial"]))
@@ -133,7 +154,7 @@ def _participant(base: str, pid: str, seed: int, shared: _Shared, deadline: floa
 
 def run_load_check(stimulus_dir: str | Path, db: str | Path, *, participants: int = 50, kill_after: float = 0.4,
                    seed: int = 0, port: int | None = None, log: str | Path | None = None,
-                   timeout: float = 600.0) -> dict:
+                   timeout: float = 600.0, lease_minutes: float = 30.0, completion_code: str = "LOADCHECK1") -> dict:
     """Run the load and fault check; return counts and latencies (see the module docstring).
 
     Parameters
@@ -152,6 +173,8 @@ def run_load_check(stimulus_dir: str | Path, db: str | Path, *, participants: in
         File for the server's output.
     timeout:
         Give up after this many seconds.
+    lease_minutes, completion_code:
+        Passed to the server (``--lease-minutes``, ``--completion-code``).
     """
     stimuli = load_stimuli(stimulus_dir)
     n_batches = len(stimuli.batches)
@@ -160,12 +183,14 @@ def run_load_check(stimulus_dir: str | Path, db: str | Path, *, participants: in
     base = f"http://127.0.0.1:{port}"
     shared = _Shared()
     deadline = time.monotonic() + timeout
-    server = start_server(stimulus_dir, db, port, log=log)
+    extra = ("--lease-minutes", f"{lease_minutes:g}", "--completion-code", completion_code)
+    server = start_server(stimulus_dir, db, port, log=log, extra=extra)
     kills = 0
     started = time.perf_counter()
     try:
         with ThreadPoolExecutor(max_workers=participants) as pool:
-            futures = [pool.submit(_participant, base, f"sim-{i:04d}", seed * 100_003 + i, shared, deadline)
+            futures = [pool.submit(_participant, base, f"sim-{i:04d}", seed * 100_003 + i, shared, deadline,
+                                   completion_code)
                        for i in range(participants)]
             if kill_after:
                 while shared.acked < kill_after * expected and not all(f.done() for f in futures):
@@ -175,7 +200,7 @@ def run_load_check(stimulus_dir: str | Path, db: str | Path, *, participants: in
                 server.wait()
                 kills += 1
                 time.sleep(0.3)
-                server = start_server(stimulus_dir, db, port, log=log)
+                server = start_server(stimulus_dir, db, port, log=log, extra=extra)
             else:
                 acked_at_kill = None
             for future in futures:
@@ -188,6 +213,8 @@ def run_load_check(stimulus_dir: str | Path, db: str | Path, *, participants: in
     con = sqlite3.connect(db)
     try:
         rows = con.execute("SELECT participant, stimulus, trial FROM responses").fetchall()
+        sessions = dict(con.execute("SELECT id, platform_session_id FROM participants").fetchall())
+        batches = [b for (b,) in con.execute("SELECT batch FROM participants")]
     finally:
         con.close()
     stored = {tuple(r) for r in rows}
@@ -202,6 +229,11 @@ def run_load_check(stimulus_dir: str | Path, db: str | Path, *, participants: in
         "lost": lost,
         "duplicated": len(rows) - len(stored),
         "missing_vs_expected": expected - len(stored),
+        "lease_minutes": lease_minutes,
+        "completion_codes": shared.completion_codes,
+        "early_codes": shared.early_codes,
+        "platform_session_ids_recorded": sum(1 for pid, sid in sessions.items() if sid == f"session-{pid}"),
+        "participants_per_batch": {str(b): batches.count(b) for b in range(n_batches)},
         "server_kills": kills,
         "acknowledged_before_kill": acked_at_kill,
         "client_retries": shared.retries,

@@ -4,37 +4,33 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from levelsets.elicitation.store import DEFAULT_LEASE_SECONDS
 from levelsets.errors import LevelsetsError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
+PLATFORM_QUERY = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+"""The query string to give the platform (Prolific fills in the three ids)."""
 
-def serve(stimulus_dir: str | Path, db: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          admin_token: str | None = None, log_level: str = "warning") -> None:
-    """Serve the study until interrupted.
 
-    Binds to 127.0.0.1 by default (reachable from this machine only; put a reverse proxy in front
-    to publish it). Prints where it listens, where the database is and the admin URL. When no
-    ``admin_token`` is given a random one is generated and printed.
+def bind_warning(host: str) -> str | None:
+    """The warning line printed when ``host`` is not a loopback address, else None."""
+    from levelsets.elicitation.security import is_loopback
 
-    Raises
-    ------
-    LevelsetsError
-        On an unusable stimulus directory or database, a bad port, or a port already in use.
-    """
+    if is_loopback(host):
+        return None
+    return (f"warning: --host {host} makes the study reachable from other machines over plain HTTP; "
+            "bind 127.0.0.1 behind a TLS reverse proxy instead (see the README, deployment)")
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`LevelsetsError` when ``host:port`` cannot be listened on right now."""
     import socket
 
-    import uvicorn
-
-    from levelsets.elicitation.app import create_app
-
-    if not 0 < port < 65536:
-        raise LevelsetsError(f"--port {port} is out of range; use 1 to 65535")
-    token = admin_token or secrets.token_urlsafe(16)
-    app = create_app(stimulus_dir, db, admin_token=token)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -42,13 +38,54 @@ def serve(stimulus_dir: str | Path, db: str | Path, *, host: str = DEFAULT_HOST,
             probe.bind((host, port))
         except OSError as exc:
             raise LevelsetsError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") from None
+
+
+def serve(stimulus_dir: str | Path, db: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          admin_token: str | None = None, log_level: str = "warning", allowed_host: Sequence[str] = (),
+          completion_code: str | None = None, completion_url: str | None = None,
+          lease_minutes: float = DEFAULT_LEASE_SECONDS / 60, allowlist: str | Path | None = None) -> None:
+    """Serve the study until interrupted.
+
+    Binds to 127.0.0.1 by default (reachable from this machine only; put a TLS reverse proxy in
+    front to publish it and name its host with ``allowed_host``). Prints where it listens, where
+    the database is and the admin URL; prints a warning line on stderr when binding beyond
+    loopback. When no ``admin_token`` is given a random one is generated and printed.
+
+    Raises
+    ------
+    LevelsetsError
+        On an unusable stimulus directory, allowlist or database (missing directory, another
+        study's, not writable), a bad option, or a port already in use.
+    """
+    import uvicorn
+
+    from levelsets.elicitation.answers import read_allowlist
+    from levelsets.elicitation.app import create_app
+
+    if not 0 < port < 65536:
+        raise LevelsetsError(f"--port {port} is out of range; use 1 to 65535")
+    if not lease_minutes > 0:
+        raise LevelsetsError(f"--lease-minutes {lease_minutes:g} must be above 0 (e.g. the platform's time limit)")
+    allowed = None if allowlist is None else read_allowlist(allowlist)
+    token = admin_token or secrets.token_urlsafe(16)
+    app = create_app(stimulus_dir, db, admin_token=token, allowed_host=allowed_host, completion_code=completion_code,
+                     completion_url=completion_url, lease_minutes=lease_minutes, allowlist=allowed)
+    check_port(host, port)
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}/"
+    warning = bind_warning(host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     print(f"levelsets elicitation server listening on {base}", flush=True)
     print(f"  responses database: {Path(db).expanduser().resolve()} (SQLite, WAL)", flush=True)
     print(f"  stimuli: {app.state.stimuli.root} ({len(app.state.stimuli.stimuli)} stimuli, "
-          f"{len(app.state.stimuli.batches)} batches)", flush=True)
-    print(f"  participant link: {base}?participant=<id>  (or ?PROLIFIC_PID=<id>)", flush=True)
+          f"{len(app.state.stimuli.batches)} batches); leases: {lease_minutes:g} min", flush=True)
+    print(f"  accepted Host names: {', '.join(app.state.allowed_hosts)}", flush=True)
+    print(f"  participant link: {base}?participant=<id>  (platform link: {base}?{PLATFORM_QUERY})", flush=True)
+    if allowed is not None:
+        print(f"  allowlist: {len(allowed)} participant ids from {allowlist}", flush=True)
+    if completion_code or completion_url:
+        print(f"  on completion: code {completion_code or '-'}, redirect {completion_url or '-'}", flush=True)
     print(f"  admin progress: {base}admin?token={token}", flush=True)
     print(f"  API schema (OpenAPI): {base}openapi.json   (stop with Ctrl+C)", flush=True)
     sys.stdout.flush()

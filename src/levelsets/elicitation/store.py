@@ -1,16 +1,33 @@
 """The response database: SQLite (standard library) in WAL mode.
 
-Tables (schema version :data:`SCHEMA_VERSION`, recorded in ``schema_version``):
+Tables (schema version :data:`SCHEMA_VERSION`, recorded in ``schema_version``; a version-1
+database is upgraded in place when opened):
 
 ``study``
     one row: the study id and the stimulus set as JSON (so an export needs only the database).
 ``participants``
-    ``id`` (as given by the platform or generated), ``batch`` (assigned round-robin on first
-    visit), ``created``, ``consented``, ``completed`` (Unix seconds, null until it happens).
+    ``id`` (as given by the platform or generated), ``batch`` (assigned on first visit, see
+    below), ``created``, ``consented``, ``completed`` (Unix seconds, null until it happens);
+    ``platform_study_id`` / ``platform_session_id`` (the platform's ``STUDY_ID`` and
+    ``SESSION_ID`` of the latest visit); the lease: ``lease_expires`` and ``returned``; and the
+    comprehension check: ``comprehension_attempts``, ``comprehension_answers`` (JSON list of the
+    option ids given), ``comprehension_passed`` (time, or null).
+``platform_sessions``
+    every distinct (participant, ``STUDY_ID``, ``SESSION_ID``) seen, with when it was first seen.
 ``responses``
     one row per trial answer: ``participant``, ``stimulus``, ``trial`` (position in the batch),
     ``kind``, ``answer`` (JSON), ``rt_ms`` (reaction time), ``received``; UNIQUE on
-    (participant, stimulus, trial), so a retried submission is stored once.
+    (participant, stimulus, trial): a retried submission of the same answer is stored once, a
+    *different* answer to a stored trial is refused (:class:`AnswerConflict`).
+``server_starts``
+    one row per server start (the start also proves the database is writable).
+
+**Assignment and leases.** A new participant gets the batch held by the fewest participants,
+where a participant holds their batch when they completed it or their lease is active (not
+returned and ``lease_expires`` in the future); ties go to the lowest batch index. Every request of
+a participant renews the lease to ``now + lease_seconds``; a participant marked returned, or
+silent for longer than the lease, frees the batch for the next newcomer. A participant who comes
+back later keeps their batch (their answers are tied to its trial positions) and holds it again.
 
 Each write is one ``BEGIN IMMEDIATE`` transaction on its own connection; WAL lets readers run
 beside the writer. A commit is on disk before the server answers, so killing the server loses
@@ -22,7 +39,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +47,10 @@ from pathlib import Path
 from levelsets.elicitation.manifest import StimulusSet
 from levelsets.errors import LevelsetsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+DEFAULT_LEASE_SECONDS = 60 * 60.0
+"""How long a participant holds a batch after their last request (``--lease-minutes 60``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -45,7 +65,14 @@ CREATE TABLE IF NOT EXISTS participants (
     ordinal INTEGER NOT NULL UNIQUE,
     created REAL NOT NULL,
     consented REAL,
-    completed REAL
+    completed REAL,
+    platform_study_id TEXT,
+    platform_session_id TEXT,
+    lease_expires REAL,
+    returned REAL,
+    comprehension_attempts INTEGER NOT NULL DEFAULT 0,
+    comprehension_answers TEXT NOT NULL DEFAULT '[]',
+    comprehension_passed REAL
 );
 CREATE TABLE IF NOT EXISTS responses (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,15 +87,68 @@ CREATE TABLE IF NOT EXISTS responses (
 );
 """
 
+_PLATFORM_SESSIONS = """CREATE TABLE IF NOT EXISTS platform_sessions (
+    participant TEXT NOT NULL REFERENCES participants(id),
+    platform_study_id TEXT,
+    platform_session_id TEXT,
+    first_seen REAL NOT NULL,
+    UNIQUE (participant, platform_study_id, platform_session_id)
+)"""
+
+_SERVER_STARTS = "CREATE TABLE IF NOT EXISTS server_starts (started REAL NOT NULL, settings TEXT NOT NULL)"
+
+_SCHEMA = f"{_SCHEMA}{_PLATFORM_SESSIONS};\n{_SERVER_STARTS};\n"
+
+_V1_TO_V2 = (
+    "ALTER TABLE participants ADD COLUMN platform_study_id TEXT",
+    "ALTER TABLE participants ADD COLUMN platform_session_id TEXT",
+    "ALTER TABLE participants ADD COLUMN lease_expires REAL",
+    "ALTER TABLE participants ADD COLUMN returned REAL",
+    "ALTER TABLE participants ADD COLUMN comprehension_attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE participants ADD COLUMN comprehension_answers TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE participants ADD COLUMN comprehension_passed REAL",
+)
+
+_PARTICIPANT_COLUMNS = ("id, batch, consented, completed, platform_study_id, platform_session_id, "
+                        "lease_expires, returned, comprehension_passed, comprehension_attempts")
+
 
 @dataclass(frozen=True)
 class Participant:
-    """A participant row: id, assigned batch, and consent / completion times (or None)."""
+    """A participant row: id, assigned batch, event times (or None), platform ids and lease."""
 
     id: str
     batch: int
     consented: float | None
     completed: float | None
+    platform_study_id: str | None = None
+    platform_session_id: str | None = None
+    lease_expires: float | None = None
+    returned: float | None = None
+    comprehension_passed: float | None = None
+    comprehension_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Outcome of :meth:`ResponseStore.record_answer` (committed when returned)."""
+
+    stored: bool
+    answered: list[int]
+    completed: bool
+
+
+class AnswerConflict(Exception):
+    """A trial already has a stored answer that differs from the one submitted."""
+
+    def __init__(self, trial: int) -> None:
+        super().__init__(f"trial {trial} already has a different stored answer")
+        self.trial = trial
+
+
+def _unwritable(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("readonly", "read-only", "unable to open", "disk i/o", "permission"))
 
 
 class ResponseStore:
@@ -79,12 +159,30 @@ class ResponseStore:
     path:
         The database file (created with its schema when missing).
     stimuli:
-        The stimulus set being served; the database is tied to its study id. ``None`` opens an
-        existing database read-only for exports.
+        The stimulus set being served; the database is tied to its study id, and opening it
+        checks that it can be written. ``None`` opens an existing database for exports.
+    lease_seconds:
+        How long a participant holds their batch after their last request.
+    clock:
+        Current time in Unix seconds (tests inject a fake one).
+    settings:
+        What to record with this start in ``server_starts``.
+
+    Raises
+    ------
+    LevelsetsError
+        When the file is missing (exports), not a levelsets database, of another study, of an
+        unknown schema version, or cannot be written (serving).
     """
 
-    def __init__(self, path: str | Path, stimuli: StimulusSet | None = None) -> None:
+    def __init__(self, path: str | Path, stimuli: StimulusSet | None = None, *,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS, clock: Callable[[], float] = time.time,
+                 settings: dict | None = None) -> None:
         self.path = Path(path).expanduser()
+        self.lease_seconds = float(lease_seconds)
+        self.clock = clock
+        if not self.lease_seconds > 0:
+            raise LevelsetsError(f"the lease must be positive, got {lease_seconds} s; give --lease-minutes above 0")
         if stimuli is None:
             if not self.path.is_file():
                 raise LevelsetsError(f"--db {self.path} does not exist; give the database `levelsets elicit serve` wrote")
@@ -99,10 +197,19 @@ class ResponseStore:
                     con.executescript(_SCHEMA)
                     self._check_version(con, create=True)
                     self._bind_study(con, stimuli)
+                    con.execute("BEGIN IMMEDIATE")
+                    con.execute("INSERT INTO server_starts (started, settings) VALUES (?, ?)",
+                                (self.clock(), json.dumps(settings or {}, sort_keys=True)))
+                    con.execute("COMMIT")
                 else:
                     self._check_version(con, create=False)
                 row = con.execute("SELECT stimulus_set FROM study").fetchone()
         except sqlite3.DatabaseError as exc:
+            if stimuli is not None and _unwritable(exc):
+                raise LevelsetsError(
+                    f"--db {self.path} cannot be written ({exc}); make the file and its directory writable "
+                    "by this user, or choose another --db"
+                ) from None
             raise LevelsetsError(f"--db {self.path} is not a levelsets response database ({exc})") from None
         if row is None:
             raise LevelsetsError(f"--db {self.path} holds no study; it was not written by `levelsets elicit serve`")
@@ -140,6 +247,8 @@ class ResponseStore:
                 raise LevelsetsError(f"--db {self.path} is not a levelsets response database (no schema_version table)") from None
         if row is None and create:
             con.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif row is not None and row[0] == 1:
+            self._upgrade_from_v1(con)
         elif row is None or row[0] != SCHEMA_VERSION:
             found = None if row is None else row[0]
             raise LevelsetsError(
@@ -147,12 +256,28 @@ class ResponseStore:
                 "use the levelsets version that wrote it or start a new database"
             )
 
+    @staticmethod
+    def _upgrade_from_v1(con: sqlite3.Connection) -> None:
+        """Add the platform, lease and comprehension columns and tables of version 2 (one transaction)."""
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if con.execute("SELECT version FROM schema_version").fetchone()[0] == 1:
+                for statement in _V1_TO_V2:
+                    con.execute(statement)
+                con.execute(_PLATFORM_SESSIONS)
+                con.execute(_SERVER_STARTS)
+                con.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
     def _bind_study(self, con: sqlite3.Connection, stimuli: StimulusSet) -> None:
         row = con.execute("SELECT study_id FROM study").fetchone()
         if row is None:
             con.execute(
                 "INSERT INTO study (study_id, stimulus_set, created) VALUES (?, ?, ?)",
-                (stimuli.study_id, json.dumps(stimuli.to_dict()), time.time()),
+                (stimuli.study_id, json.dumps(stimuli.to_dict()), self.clock()),
             )
         elif row[0] != stimuli.study_id:
             raise LevelsetsError(
@@ -161,46 +286,147 @@ class ResponseStore:
             )
 
     # participants -----------------------------------------------------------------------------
-    def participant(self, participant_id: str, *, create: bool = True) -> Participant | None:
-        """Return the participant's row, assigning the next batch (round-robin) on first visit."""
+    def participant(self, participant_id: str) -> Participant | None:
+        """Return the participant's row, or None for an unknown id (reads only)."""
         with self._read() as con:
-            row = con.execute(
-                "SELECT id, batch, consented, completed FROM participants WHERE id = ?", (participant_id,)
-            ).fetchone()
-        if row is not None or not create:
-            return None if row is None else Participant(*row)
-        with self._write() as con:
-            row = con.execute(
-                "SELECT id, batch, consented, completed FROM participants WHERE id = ?", (participant_id,)
-            ).fetchone()
-            if row is None and create:
-                ordinal = con.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
-                batch = ordinal % len(self.stimuli.batches)
-                con.execute(
-                    "INSERT INTO participants (id, batch, ordinal, created) VALUES (?, ?, ?, ?)",
-                    (participant_id, batch, ordinal, time.time()),
-                )
-                row = (participant_id, batch, None, None)
+            row = con.execute(f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE id = ?", (participant_id,)).fetchone()
         return None if row is None else Participant(*row)
 
+    def _holders(self, con: sqlite3.Connection, now: float) -> list[int]:
+        """Per batch: participants who completed it or hold an active lease on it."""
+        counts = [0] * len(self.stimuli.batches)
+        for batch, n in con.execute(
+            "SELECT batch, COUNT(*) FROM participants WHERE completed IS NOT NULL "
+            "OR (returned IS NULL AND lease_expires > ?) GROUP BY batch", (now,)
+        ):
+            counts[batch] = n
+        return counts
+
+    def batch_load(self) -> list[dict]:
+        """Per batch: ``completed`` and ``leased`` (active, not completed) participants."""
+        now = self.clock()
+        out = [{"batch": b, "completed": 0, "leased": 0} for b in range(len(self.stimuli.batches))]
+        with self._read() as con:
+            for batch, completed, leased in con.execute(
+                "SELECT batch, SUM(completed IS NOT NULL), "
+                "SUM(completed IS NULL AND returned IS NULL AND lease_expires > ?) FROM participants GROUP BY batch",
+                (now,),
+            ):
+                out[batch]["completed"], out[batch]["leased"] = int(completed), int(leased)
+        return out
+
+    def _renew(self, con: sqlite3.Connection, participant_id: str, now: float) -> None:
+        con.execute("UPDATE participants SET lease_expires = ?, returned = NULL WHERE id = ? AND completed IS NULL",
+                    (now + self.lease_seconds, participant_id))
+
+    def open_session(self, participant_id: str, *, platform_study_id: str | None = None,
+                     platform_session_id: str | None = None) -> Participant:
+        """Return the participant, assigning a batch on the first visit and renewing the lease.
+
+        A new participant gets the batch with the fewest completed + actively leased
+        participants (lowest index on ties). The platform's study and session ids, when given,
+        are recorded (the latest on the participant, every distinct pair in ``platform_sessions``).
+        """
+        now = self.clock()
+        with self._write() as con:
+            exists = con.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone()
+            if exists is None:
+                holders = self._holders(con, now)
+                batch = min(range(len(holders)), key=lambda b: (holders[b], b))
+                ordinal = con.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
+                con.execute(
+                    "INSERT INTO participants (id, batch, ordinal, created, lease_expires) VALUES (?, ?, ?, ?, ?)",
+                    (participant_id, batch, ordinal, now, now + self.lease_seconds),
+                )
+            else:
+                self._renew(con, participant_id, now)
+            if platform_study_id is not None or platform_session_id is not None:
+                con.execute(
+                    "UPDATE participants SET platform_study_id = COALESCE(?, platform_study_id), "
+                    "platform_session_id = COALESCE(?, platform_session_id) WHERE id = ?",
+                    (platform_study_id, platform_session_id, participant_id),
+                )
+                con.execute(
+                    "INSERT INTO platform_sessions (participant, platform_study_id, platform_session_id, first_seen) "
+                    "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM platform_sessions WHERE participant = ? "
+                    "AND platform_study_id IS ? AND platform_session_id IS ?)",
+                    (participant_id, platform_study_id, platform_session_id, now,
+                     participant_id, platform_study_id, platform_session_id),
+                )
+            row = con.execute(f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE id = ?", (participant_id,)).fetchone()
+        return Participant(*row)
+
     def mark(self, participant_id: str, event: str) -> None:
-        """Record ``event`` (``"consented"`` or ``"completed"``) once, at the current time."""
+        """Record ``event`` (``"consented"`` or ``"completed"``) once, at the current time; renew the lease."""
         if event not in ("consented", "completed"):
             raise ValueError(event)
+        now = self.clock()
         with self._write() as con:
-            con.execute(f"UPDATE participants SET {event} = COALESCE({event}, ?) WHERE id = ?", (time.time(), participant_id))
+            self._renew(con, participant_id, now)
+            con.execute(f"UPDATE participants SET {event} = COALESCE({event}, ?) WHERE id = ?", (now, participant_id))
+
+    def record_comprehension(self, participant_id: str, answer: str, correct: bool) -> int:
+        """Store one attempt at the comprehension question; return the number of attempts so far."""
+        now = self.clock()
+        with self._write() as con:
+            self._renew(con, participant_id, now)
+            (answers,) = con.execute("SELECT comprehension_answers FROM participants WHERE id = ?", (participant_id,)).fetchone()
+            given = [*json.loads(answers), answer]
+            con.execute(
+                "UPDATE participants SET comprehension_answers = ?, comprehension_attempts = ?, "
+                "comprehension_passed = COALESCE(comprehension_passed, ?) WHERE id = ?",
+                (json.dumps(given), len(given), now if correct else None, participant_id),
+            )
+        return len(given)
+
+    def release(self, participant_id: str) -> bool:
+        """Mark the participant returned (their batch is free again); False when unknown or completed."""
+        now = self.clock()
+        with self._write() as con:
+            cur = con.execute("UPDATE participants SET returned = ? WHERE id = ? AND completed IS NULL",
+                              (now, participant_id))
+            return cur.rowcount == 1
 
     # responses --------------------------------------------------------------------------------
-    def add_response(self, participant_id: str, stimulus: str, trial: int, kind: str, answer: dict,
-                     rt_ms: float) -> bool:
-        """Store one answer in one transaction; False when this (participant, stimulus, trial) exists."""
+    def record_answer(self, participant_id: str, stimulus: str, trial: int, kind: str, answer: dict,
+                      rt_ms: float, *, trials_in_batch: int) -> Stored:
+        """Store one answer, renew the lease and mark completion, all in one transaction.
+
+        Returns
+        -------
+        Stored
+            ``stored`` is False when the same answer to this trial was already stored (a retry);
+            ``answered`` the trial positions stored; ``completed`` whether the batch is done. The
+            transaction is committed when this returns.
+
+        Raises
+        ------
+        AnswerConflict
+            When this trial already holds a different answer (nothing is changed).
+        """
+        now = self.clock()
+        encoded = json.dumps(answer, sort_keys=True)
         with self._write() as con:
             cur = con.execute(
                 "INSERT INTO responses (participant, stimulus, trial, kind, answer, rt_ms, received) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (participant, stimulus, trial) DO NOTHING",
-                (participant_id, stimulus, trial, kind, json.dumps(answer, sort_keys=True), float(rt_ms), time.time()),
+                (participant_id, stimulus, trial, kind, encoded, float(rt_ms), now),
             )
-            return cur.rowcount == 1
+            stored = cur.rowcount == 1
+            if not stored:
+                (before,) = con.execute(
+                    "SELECT answer FROM responses WHERE participant = ? AND stimulus = ? AND trial = ?",
+                    (participant_id, stimulus, trial),
+                ).fetchone()
+                if before != encoded:
+                    raise AnswerConflict(trial)
+            self._renew(con, participant_id, now)
+            answered = [r[0] for r in con.execute(
+                "SELECT trial FROM responses WHERE participant = ? ORDER BY trial", (participant_id,))]
+            completed = len(set(answered)) >= trials_in_batch
+            if completed:
+                con.execute("UPDATE participants SET completed = COALESCE(completed, ?) WHERE id = ?", (now, participant_id))
+        return Stored(stored=stored, answered=answered, completed=completed)
 
     def answered_trials(self, participant_id: str) -> list[int]:
         """Trial positions the participant has answered, ascending."""
@@ -220,16 +446,40 @@ class ResponseStore:
         ]
 
     def participants(self) -> list[dict]:
-        """Every participant with batch, times and number of responses, in order of arrival."""
+        """Every participant in order of arrival: batch, times, platform ids, lease status, checks, responses.
+
+        ``status`` is ``"completed"``, ``"returned"``, ``"active"`` (lease running) or
+        ``"expired"``; ``platform_sessions`` lists every (``STUDY_ID``, ``SESSION_ID``) seen.
+        """
+        now = self.clock()
         with self._read() as con:
             rows = con.execute(
-                "SELECT p.id, p.batch, p.created, p.consented, p.completed, COUNT(r.id) FROM participants p "
-                "LEFT JOIN responses r ON r.participant = p.id GROUP BY p.id ORDER BY p.ordinal"
+                "SELECT p.id, p.batch, p.created, p.consented, p.completed, p.platform_study_id, p.platform_session_id, "
+                "p.lease_expires, p.returned, p.comprehension_attempts, p.comprehension_answers, p.comprehension_passed, "
+                "(SELECT COUNT(*) FROM responses r WHERE r.participant = p.id) FROM participants p ORDER BY p.ordinal"
             ).fetchall()
-        return [
-            {"id": i, "batch": b, "created": c, "consented": con_, "completed": done, "responses": n}
-            for i, b, c, con_, done, n in rows
-        ]
+            seen: dict[str, list[dict]] = {}
+            for pid, study, session, first in con.execute(
+                "SELECT participant, platform_study_id, platform_session_id, first_seen FROM platform_sessions ORDER BY rowid"
+            ):
+                seen.setdefault(pid, []).append({"study_id": study, "session_id": session, "first_seen": first})
+        out = []
+        for (pid, batch, created, consented, completed, study, session, expires, returned,
+             attempts, answers, passed, n) in rows:
+            if completed is not None:
+                status = "completed"
+            elif returned is not None:
+                status = "returned"
+            else:
+                status = "active" if expires is not None and expires > now else "expired"
+            out.append({
+                "id": pid, "batch": batch, "created": created, "consented": consented, "completed": completed,
+                "responses": n, "platform_study_id": study, "platform_session_id": session,
+                "platform_sessions": seen.get(pid, []), "status": status, "lease_expires": expires,
+                "returned": returned, "comprehension_attempts": attempts,
+                "comprehension_answers": json.loads(answers), "comprehension_passed": passed,
+            })
+        return out
 
     def counts_per_stimulus(self) -> dict[str, int]:
         """Stimulus id → number of stored responses (every stimulus listed, zeros included)."""

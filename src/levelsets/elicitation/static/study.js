@@ -1,4 +1,5 @@
-// levelsets elicitation page: consent -> instructions -> trials -> debrief.
+// levelsets elicitation page: consent -> instructions -> comprehension check -> trials -> debrief
+// (-> the platform's completion link, once the last answer is stored).
 // Plain JavaScript, no external libraries. Participant-provided text is only ever set with
 // textContent / attributes, never as HTML.
 (function () {
@@ -21,6 +22,9 @@
     params.set("participant", pid);
     window.history.replaceState(null, "", "?" + params.toString());
   }
+  var platformStudy = params.get("STUDY_ID");
+  var platformSession = params.get("SESSION_ID");
+  var REDIRECT_DELAY_MS = 1500;
 
   var session = null;
   var current = null;
@@ -28,7 +32,7 @@
 
   function $(id) { return document.getElementById(id); }
   function show(section) {
-    ["loading", "consent", "instructions", "trial", "debrief"].forEach(function (s) {
+    ["loading", "consent", "instructions", "comprehension", "trial", "stopped", "debrief"].forEach(function (s) {
       $(s).hidden = (s !== section);
     });
   }
@@ -54,7 +58,10 @@
   }
 
   function loadSession() {
-    return request("GET", "api/session?participant=" + encodeURIComponent(pid)).then(function (r) {
+    var url = "api/session?participant=" + encodeURIComponent(pid);
+    if (platformStudy) { url += "&study_id=" + encodeURIComponent(platformStudy); }
+    if (platformSession) { url += "&session_id=" + encodeURIComponent(platformSession); }
+    return request("GET", url).then(function (r) {
       if (r.status !== 200) { throw new Error(r.data.detail || ("server answered " + r.status)); }
       session = r.data;
       return session;
@@ -64,12 +71,34 @@
   function route() {
     $("consent-pid").textContent = pid;
     $("debrief-pid").textContent = pid;
-    if (session.completed) { show("debrief"); return; }
+    if (session.completed) { finish(session.completion); return; }
     if (!session.consented) { show("consent"); return; }
-    if (session.answered.length === 0 && !window.sessionStorage.getItem(storeKey + "-started")) {
-      show("instructions"); return;
-    }
+    if (!session.comprehension.passed) { show("instructions"); return; }
     showTrial(session.next_trial);
+  }
+
+  // Called only with what the server sent after the last answer was committed.
+  function finish(completion) {
+    session.completed = true;
+    show("debrief");
+    if (!completion) { return; }
+    $("completion").hidden = false;
+    if (completion.code) { $("completion-code").textContent = completion.code; }
+    else { $("completion-code").parentNode.hidden = true; }
+    if (completion.url) {
+      $("completion-link").href = completion.url;
+      $("completion-redirect").hidden = false;
+      setTimeout(function () { window.location.assign(completion.url); }, REDIRECT_DELAY_MS);
+    }
+  }
+
+  function showComprehension() {
+    var q = session.comprehension;
+    $("comprehension-question").textContent = q.text;
+    $("comprehension-options").replaceChildren();
+    q.options.forEach(function (o) { choice($("comprehension-options"), "radio", "comprehension", o.id, o.text); });
+    $("comprehension-error").textContent = "";
+    show("comprehension");
   }
 
   function choice(container, type, name, value, text) {
@@ -187,7 +216,7 @@
       if (r.status === 200 || r.status === 201) {
         session.answered.push(current.trial);
         if (r.data.next_trial === null || r.data.next_trial === undefined) {
-          session.completed = true; show("debrief");
+          finish(r.data.completion);
         } else {
           showTrial(r.data.next_trial);
         }
@@ -210,8 +239,27 @@
     }, function () { $("consent-error").textContent = "Could not reach the server; try again."; });
   });
   $("start-button").addEventListener("click", function () {
-    window.sessionStorage.setItem(storeKey + "-started", "1");
-    showTrial(session.next_trial);
+    if (session.comprehension.passed) { showTrial(session.next_trial); } else { showComprehension(); }
+  });
+  $("comprehension-button").addEventListener("click", function () {
+    var picked = document.querySelector("input[name=comprehension]:checked");
+    if (!picked) { $("comprehension-error").textContent = "Please choose an answer."; return; }
+    request("POST", "api/comprehension", { participant: pid, question: session.comprehension.id, answer: picked.value })
+      .then(function (r) {
+        if (r.status !== 200) { $("comprehension-error").textContent = r.data.detail || "Could not record the answer."; return; }
+        if (r.data.correct) {
+          session.comprehension.passed = true;
+          showTrial(session.next_trial);
+        } else {
+          $("instructions-note").textContent = "Not quite: we ask what other people would answer. Please read the instructions again.";
+          show("instructions");
+        }
+      }, function () { $("comprehension-error").textContent = "Could not reach the server; try again."; });
+  });
+  $("stop-button").addEventListener("click", function () {
+    if (!window.confirm("Stop the study now? Your answers so far are kept.")) { return; }
+    request("POST", "api/return", { participant: pid }).then(function () { show("stopped"); },
+      function () { show("stopped"); });
   });
   $("submit-button").addEventListener("click", submit);
   ["soft-form", "mix-form"].forEach(function (id) {
