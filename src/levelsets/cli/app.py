@@ -45,9 +45,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from levelsets.cli import elicit, evaluate, labels, loop, sample, stimuli, train
+    from levelsets.cli import elicit, evaluate, labels, loop, sample, stimuli, sweep, train
 
     sample.register(app)
+    sweep.register(app)
     train.register(app)
     labels.register(app)
     evaluate.register(app)

@@ -1,0 +1,120 @@
+"""``levelsets sweep``: ``levelsets sample`` over targets × priors × seeds, one Ray task per cell.
+
+The sampler options are not declared here: the command's signature is built from
+:func:`levelsets.cli.sample.sample`'s, so every option ``levelsets sample`` gains is a sweep
+option too (with the same declaration and help). The sample command's ``--target``, ``--prior``,
+``--seed`` and ``--out`` are replaced by the sweep's lists and its directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import typing
+from pathlib import Path
+
+import typer
+
+from levelsets.cli.sample import sample as _sample
+
+REPLACED = ("target", "prior", "seed", "out")
+"""``levelsets sample`` options the sweep replaces by its own (lists, a sweep directory)."""
+
+PRESENTATION = ("json_output", "quiet")
+"""``levelsets sample`` options about the output, not the job (the sweep applies them to itself)."""
+
+_HELP = {
+    "overwrite": "Redo every cell of an existing sweep --out, replacing the finished ones.",
+    "json_output": "Print sweep.json to stdout instead of a table.",
+    "quiet": "No progress bar (cells never show their own).",
+}
+
+
+def _sweep_options(
+    targets: str = typer.Option(..., "--targets", help="Comma-separated targets, e.g. 1vs7,8vs9,ambiguous (vectors in brackets: [0.2,0.8])."),
+    priors: str | None = typer.Option(None, "--priors", help="Comma-separated priors, e.g. vae,gan (default: the world's default prior)."),
+    seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, or a range: 0,1,2 or 0-9."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Sweep directory: <cell>/ per cell, sweep.json, sweep.md (default: runs/<time>-sweep-<world>)."),
+    address: str | None = typer.Option(None, "--address", help="Join a running Ray cluster: auto or HOST:PORT (default: start a local one)."),
+    resume: bool = typer.Option(False, "--resume", help="Skip the cells already finished in --out."),
+    num_cpus: int | None = typer.Option(None, "--num-cpus", help="CPUs of the local Ray cluster (default: all of this machine's)."),
+    cell_threads: int = typer.Option(1, "--cell-threads", help="torch threads (and CPUs reserved) per cell; samples equal `levelsets sample` run with as many threads."),
+    cell_gpus: float = typer.Option(0.0, "--cell-gpus", help="GPUs reserved per cell (fractions share a GPU)."),
+    retries: int = typer.Option(3, "--retries", help="Re-runs of a cell whose worker process died."),
+) -> None:
+    """Declarations of the sweep's own options (the signature source, never called)."""
+
+
+def _forwarded() -> list[inspect.Parameter]:
+    """``levelsets sample``'s parameters that the sweep keeps, with their resolved annotations."""
+    from levelsets.sampling import SampleJob
+
+    fields = {f.name for f in SampleJob.__dataclass_fields__.values()}
+    hints = typing.get_type_hints(_sample)
+    params = []
+    for name, param in inspect.signature(_sample).parameters.items():
+        if name in REPLACED or (name not in fields and name not in PRESENTATION):
+            continue
+        default = param.default
+        if name in _HELP:
+            default = copy.copy(default)
+            default.help = _HELP[name]
+        params.append(param.replace(annotation=hints[name], default=default))
+    return params
+
+
+def sweep(**options: typing.Any) -> None:
+    """Run `levelsets sample` for every target × prior × seed, one Ray task per cell.
+
+    Each cell writes what `levelsets sample` writes into --out/<cell>/; --out/sweep.json lists every
+    cell with its summary (or error) and --out/sweep.md is the table. Missing models are trained
+    once, before the cells start. Without --address a local Ray cluster is started and stopped.
+    """
+    from levelsets.workflows.sweep import SweepSpec, parse_seeds, run_sweep, split_list
+
+    own = {name: options.pop(name) for name in inspect.signature(_sweep_options).parameters}
+    json_output, quiet = options.pop("json_output"), options.pop("quiet")
+    spec = SweepSpec(
+        targets=split_list(own["targets"], "--targets"),
+        priors=split_list(own["priors"], "--priors") if own["priors"] is not None else None,
+        seeds=parse_seeds(own["seeds"]), out=own["out"], options=options, address=own["address"],
+        resume=own["resume"], num_cpus=own["num_cpus"], cell_threads=own["cell_threads"],
+        cell_gpus=own["cell_gpus"], retries=own["retries"], progress=not quiet,
+    )
+    echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
+    result = run_sweep(spec, echo=echo)
+    if json_output:
+        typer.echo(json.dumps(result.record, indent=2))
+    else:
+        _print_table(result.record)
+        echo(f"Wrote {result.out / 'sweep.json'} and {result.out / 'sweep.md'}")
+    if result.failed:
+        typer.echo(f"{result.failed} of {len(result.record['cells'])} cells failed; their errors are in sweep.json", err=True)
+        raise typer.Exit(1)
+
+
+sweep.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [*(p.replace(annotation=typing.get_type_hints(_sweep_options)[p.name])
+       for p in inspect.signature(_sweep_options).parameters.values()), *_forwarded()]
+)
+sweep.__annotations__ = {p.name: p.annotation for p in sweep.__signature__.parameters.values()}
+
+
+def _print_table(record: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from levelsets.workflows.sweep_table import COLUMNS, rows
+
+    table = Table(title=f"sweep · {record['counts']['done']} done, {record['counts']['failed']} failed")
+    for column in COLUMNS:
+        table.add_column(column, overflow="fold")
+    for row in rows(record):
+        table.add_row(*row)
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``levelsets sweep``."""
+    app.command("sweep")(sweep)
