@@ -106,7 +106,9 @@ class MnistCNN(nn.Module):
         return self.head(self.features(x))
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"ShapesCNN": ShapesCNN, "MnistCNN": MnistCNN}
+from levelsets.classifiers.resnet import PreActResNet18  # noqa: E402  (the CIFAR-10 model)
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"ShapesCNN": ShapesCNN, "MnistCNN": MnistCNN, "PreActResNet18": PreActResNet18}
 
 
 def build_classifier(config: dict[str, Any]) -> nn.Module:
