@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from levelsets.classifiers.resnet import PreActResNet18
 from levelsets.errors import LevelsetsError
 
 
@@ -105,8 +106,6 @@ class MnistCNN(nn.Module):
         """Logits ``(N, num_classes)`` for images ``(N, 1, 28, 28)``."""
         return self.head(self.features(x))
 
-
-from levelsets.classifiers.resnet import PreActResNet18  # noqa: E402  (the CIFAR-10 model)
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"ShapesCNN": ShapesCNN, "MnistCNN": MnistCNN, "PreActResNet18": PreActResNet18}
 

@@ -31,11 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from levelsets.errors import LevelsetsError
-
-CIFAR10_CLASSES: tuple[str, ...] = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)
-"""Class names of CIFAR-10, in label order (as in ``batches.meta``)."""
+from levelsets.softlabels.class_sets import CIFAR10_CLASSES
 
 IMAGE_SHAPE: tuple[int, int, int] = (3, 32, 32)
 """(channels, height, width) of one CIFAR-10 image."""
@@ -47,7 +43,15 @@ TRAIN_BATCHES: tuple[str, ...] = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META = "batches.meta"
 
-_FIX = "fetch it with `levelsets data cifar10 --download` (online) or point --data-dir at the folder holding cifar-10-batches-py"
+URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+"""The python release of CIFAR-10 (about 163 MB; torchvision's ``CIFAR10.url``)."""
+
+EXPECTED = f"{FOLDER}/ with {', '.join(TRAIN_BATCHES[:1])}..{TRAIN_BATCHES[-1]}, {TEST_BATCH}, {META}"
+"""The files a ``--data-dir`` must hold, in words."""
+
+_FIX = (
+    f"get {URL} (or add --download when online), unpack it and point --data-dir at the folder holding {EXPECTED}"
+)
 
 
 def _allowed_globals() -> dict[tuple[str, str], Any]:

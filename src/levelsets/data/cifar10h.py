@@ -44,7 +44,12 @@ TRAIN_FRACTION = 0.7
 """Share of the test images in seed 001's training split (7,000 of 10,000)."""
 
 SPLITS = ("all", "train", "heldout")
-_FIX = "point --data-dir at the CIFAR-10H data folder (cifar10h-counts.npy, cifar10h-probs.npy, cifar10h-raw.csv)"
+SOURCE_URL = "https://github.com/jcpeterson/cifar-10h"
+"""Where CIFAR-10H is published (its ``data/`` folder; the raw CSV is zipped there)."""
+_FIX = (
+    f"get CIFAR-10H's data/ folder from {SOURCE_URL} (unzip cifar10h-raw.zip) and point --data-dir at the "
+    "folder holding cifar10h-counts.npy (and cifar10h-raw.csv for --source raw)"
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ for byte-format like the published ones, but with random pixels and a few dozen 
 * :func:`write_cifar10h_standin` writes ``cifar10h-raw.csv`` (one row per trial, 10 attention
   checks per annotator with test index -99999, as published), and ``cifar10h-counts.npy`` /
   ``cifar10h-probs.npy`` computed from it.
+* :func:`write_cifar10s_standin` writes CIFAR-10S-style responses (the JSON that
+  ``levelsets labels build --classes cifar10`` reads).
 
 Nothing trained on a stand-in says anything about CIFAR-10: its ``source`` still names the folder,
 and the README says plainly that CIFAR results need the real data.
@@ -189,3 +191,66 @@ def write_cifar10h_standin(
     probs = np.divide(counts, totals, out=np.full_like(counts, 0.1), where=totals > 0)
     np.save(folder / "cifar10h-probs.npy", probs)
     return folder
+
+
+def write_cifar10s_standin(
+    path: str | Path,
+    *,
+    ids: list[int] | None = None,
+    annotators: int = 3,
+    true_labels: np.ndarray | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write CIFAR-10S-style responses ``{test index: [response, ...]}`` as JSON to ``path``.
+
+    The published format (seed 001; read by :func:`levelsets.softlabels.label_files.build_label_file`):
+    each response has ``"Most Probable Class"`` (a capitalized class name), ``"Most Probable
+    Class Prob"`` (a float percentage), ``"Second Most Probable Class"`` (a name, or the string
+    ``"No"``), ``"Second Most Probable Class Prob"`` (a float, or ``null`` when there is none) and
+    ``"Impossible Class(es)"`` (a list of names). Ids are CIFAR-10 test-set indices as strings.
+
+    Parameters
+    ----------
+    path:
+        JSON file to write.
+    ids:
+        Test indices to label (default 0-5).
+    annotators:
+        Responses per image.
+    true_labels:
+        Most probable class of each id (default random).
+    seed:
+        Seed of the responses.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import json
+
+    rng = np.random.default_rng(seed)
+    ids = list(range(6)) if ids is None else [int(i) for i in ids]
+    truth = np.asarray(true_labels if true_labels is not None else rng.integers(0, 10, size=len(ids)), dtype=np.int64)
+    names = [c.capitalize() for c in CIFAR10_CLASSES]
+    responses: dict[str, list[dict]] = {}
+    for i, t in zip(ids, truth.tolist(), strict=True):
+        rows = []
+        for _ in range(annotators):
+            p1 = float(rng.choice([60.0, 70.0, 80.0, 100.0]))
+            if p1 < 100.0:
+                second = int(rng.choice([c for c in range(10) if c != t]))
+                top2, p2 = names[second], float(rng.choice([10.0, 20.0]))
+            else:
+                second, top2, p2 = -1, "No", None
+            impossible = [names[c] for c in rng.permutation(10)[:4].tolist() if c not in (t, second)]
+            rows.append({
+                "Most Probable Class": names[t], "Most Probable Class Prob": p1,
+                "Second Most Probable Class": top2, "Second Most Probable Class Prob": p2,
+                "Impossible Class(es)": impossible,
+            })
+        responses[str(i)] = rows
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(responses, indent=1))
+    return path
