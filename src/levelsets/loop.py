@@ -126,8 +126,9 @@ class LoopSettings:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.world not in DEFAULT_TARGETS:
-            raise LevelsetsError(f"unknown world {self.world!r}; choose shapes or mnist")
+        from levelsets.worlds import validate_world
+
+        validate_world(self.world, command="loop")  # one line for unknown worlds and for plugins (built-ins only)
         if self.rounds < 1:
             raise LevelsetsError(f"--rounds must be ≥ 1 (got {self.rounds})")
         if self.labeler not in LABELERS:

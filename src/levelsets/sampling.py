@@ -77,14 +77,11 @@ class SampleJob:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        from levelsets.worlds import DEFAULT_ALPHA, PRIORS, WORLDS
+        from levelsets.worlds import validate_world, world_slug
 
-        if self.world not in WORLDS:
-            raise LevelsetsError(f"unknown world {self.world!r}; choose one of {', '.join(WORLDS)}")
-        if self.prior is not None and self.prior not in PRIORS[self.world]:
-            raise LevelsetsError(f"world {self.world} has no prior {self.prior!r}; choose one of {', '.join(PRIORS[self.world])}")
+        choice = validate_world(self.world, self.prior)  # built-in, registered or FILE.py:FUNC / package.module:FUNC
         if self.alpha is None:
-            self.alpha = DEFAULT_ALPHA[self.world]
+            self.alpha = choice.default_alpha
         if not self.alpha > 0:
             raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha}); larger values give tighter level sets")
         if self.relaxation not in RELAXATIONS:
@@ -106,7 +103,7 @@ class SampleJob:
         if self.out is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             safe = self.target.replace(":", "_").replace(",", "_").replace("[", "").replace("]", "").replace(" ", "")
-            self.out = Path("runs") / f"{stamp}-{self.world}-{self.prior or 'default'}-{safe}-seed{self.seed}"
+            self.out = Path("runs") / f"{stamp}-{world_slug(self.world)}-{self.prior or 'default'}-{safe}-seed{self.seed}"
         self.out = Path(self.out)
 
 
@@ -119,14 +116,10 @@ class SampleJobResult:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _class_names(world: str) -> tuple[str, ...]:
-    if world == "shapes":
-        from levelsets.generative.shapes import SHAPES_CLASSES
+def _class_names(world: str, prior: str | None = None) -> tuple[str, ...]:
+    from levelsets.worlds import class_names
 
-        return tuple(SHAPES_CLASSES)
-    from levelsets.data.mnist import MNIST_CLASSES
-
-    return tuple(MNIST_CLASSES)
+    return class_names(world, prior)
 
 
 def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> SampleJobResult:
@@ -141,7 +134,7 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
     from levelsets.targets import graded_strip, is_graded_strip, parse_target
     from levelsets.worlds import default_prior, load_world
 
-    names = _class_names(job.world)
+    names = _class_names(job.world, job.prior)
     targets = graded_strip(job.target, names) if is_graded_strip(job.target) else [parse_target(job.target, names)]
     if job.relaxation == "dirichlet":
         for t in targets:

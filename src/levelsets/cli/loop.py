@@ -10,7 +10,7 @@ from levelsets.cli.common import DeviceOption, SeedOption
 
 
 def loop(
-    world: str = typer.Option("shapes", "--world", help="shapes (exact posterior known) or mnist."),
+    world: str = typer.Option("shapes", "--world", help="shapes (exact posterior known) or mnist; the loop retrains the classifier from a built-in recipe, so plugin worlds (FILE.py:FUNC) are refused — sample them with `levelsets sample`."),
     rounds: int = typer.Option(3, "--rounds", "-R", help="Augmentation rounds after round 0 (hard labels)."),
     labeler: str = typer.Option("truth", "--labeler", help="truth (exact posterior, shapes) | target | simulator | elicited."),
     target: list[str] = typer.Option([], "--target", "-t", help="Level-set target(s) sampled each round (repeatable); default: ambiguous and class-pair targets."),

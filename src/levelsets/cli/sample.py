@@ -15,7 +15,7 @@ def sample(
         "1vs7", "--target", "-t",
         help="ambiguous | AvsB (e.g. 1vs7) | confident:C | graded:AvsB:β | graded:AvsB (a strip) | a vector like 0.2,0.8",
     ),
-    world: str = typer.Option("mnist", "--world", help="mnist or shapes (the house/rocket world with an exact posterior)."),
+    world: str = typer.Option("mnist", "--world", help="mnist, shapes (the house/rocket world with an exact posterior), a registered world, or a plugin: FILE.py:FUNC or package.module:FUNC returning a levelsets.World (docs/worlds.md)."),
     prior: str | None = typer.Option(None, "--prior", help="mnist: vae (default) or gan; shapes: exact (default) or exact-circle."),
     alpha: float | None = typer.Option(
         None, "--alpha", help="Dirichlet tolerance α: larger = tighter level set. Default: 100 for mnist (seed 003), 300 for shapes.",

@@ -222,7 +222,11 @@ def _run_decoder(run: SampleRun, name: str):
     world = run.summary.get("world")
     prior = run.summary.get("prior")
     excluded = (run.summary.get("settings") or {}).get("exclude_class")
-    if world == "shapes":
+    if run.summary.get("world_plugin"):  # a plugin world: reload it from the file/module the run recorded
+        from levelsets.worlds import plugin_decoder
+
+        model = plugin_decoder(run.summary)
+    elif world == "shapes":
         from levelsets.generative.shapes import render
 
         model = render

@@ -1,0 +1,149 @@
+"""The world registry: built-ins through the entry-point group, third-party names, the World record, light imports."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from levelsets.errors import LevelsetsError
+from levelsets.worlds import plugins
+
+TOY = """
+import torch
+from levelsets import World
+
+
+def make_world(prior="wide", device="cpu"):
+    scale = 2.0 if prior == "wide" else 0.5
+    prior_dist = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(2), scale * torch.ones(2)), 1)
+    return World(prior=prior_dist, decoder=lambda z: torch.sigmoid(z).reshape(-1, 1, 1, 2),
+                 classifier=lambda x: torch.stack([x.reshape(-1, 2)[:, 0], 1 - x.reshape(-1, 2)[:, 0]], 1),
+                 class_names=("a", "b"), latent_names=("u", "v"), data="no data: a toy")
+
+
+make_world.priors = ("wide", "narrow")
+"""
+
+
+@pytest.fixture
+def toy_package(tmp_path, monkeypatch):
+    pkg = tmp_path / "toyworlds"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "toy.py").write_text(textwrap.dedent(TOY))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "toyworlds.toy:make_world"
+
+
+def fake_entry_points(extra):
+    real = importlib.metadata.entry_points
+
+    def entry_points(**kwargs):
+        found = list(real(**kwargs))
+        if kwargs.get("group") == plugins.ENTRY_POINT_GROUP:
+            found += [importlib.metadata.EntryPoint(name=n, value=v, group=plugins.ENTRY_POINT_GROUP) for n, v in extra.items()]
+        return found
+
+    return entry_points
+
+
+def test_builtins_are_registered_in_the_entry_point_group():
+    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="levelsets.worlds")}
+    assert eps.get("shapes") == "levelsets.worlds.shapes:make_world"
+    assert eps.get("mnist") == "levelsets.worlds.mnist:make_world"
+    assert {n: t for n, (t, _) in plugins.registered_worlds().items() if n in eps} == eps
+
+
+def test_old_names_keep_working():
+    from levelsets.worlds import DEFAULT_ALPHA, PRIORS, WORLDS, default_prior, validate_world
+
+    assert WORLDS == ("shapes", "mnist")
+    assert PRIORS == {"shapes": ("exact", "exact-circle"), "mnist": ("vae", "gan")}
+    assert DEFAULT_ALPHA == {"mnist": 100.0, "shapes": 300.0}
+    assert default_prior("shapes") == "exact" and default_prior("mnist") == "vae"
+    choice = validate_world("mnist", "gan")
+    assert choice.spec.builtin and choice.prior == "gan" and choice.default_alpha == 100.0
+    with pytest.raises(LevelsetsError, match="world mnist has no prior 'flow'; choose one of vae, gan"):
+        validate_world("mnist", "flow")
+
+
+def test_a_package_registers_a_named_world(toy_package, monkeypatch):
+    from levelsets.worlds import load_world
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points({"toy": toy_package}))
+    assert plugins.registered_worlds()["toy"][0] == toy_package
+    world = load_world("toy", "narrow", echo=None)
+    assert world.name == "toy" and world.prior_name == "narrow" and world.latent_names == ("u", "v")
+    assert float(world.prior.base_dist.scale[0]) == 0.5
+    described = world.describe()
+    assert described["world_plugin"]["kind"] == "entry_point" and described["world_plugin"]["load_spec"] == "toy"
+    assert described["world_plugin"]["module"] == "toyworlds.toy"
+    with pytest.raises(LevelsetsError, match="world toy has no prior 'flat'; choose one of wide, narrow"):
+        load_world("toy", "flat")
+
+
+def test_two_packages_claiming_one_name_is_one_line(toy_package, monkeypatch):
+    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points({"shapes": toy_package}))
+    with pytest.raises(LevelsetsError, match="world 'shapes' is registered twice"):
+        plugins.registered_worlds()
+
+
+def test_loop_refuses_plugin_worlds_in_one_line(toy_package):
+    from levelsets.loop import LoopSettings
+    from levelsets.worlds import validate_world
+
+    with pytest.raises(LevelsetsError, match="retrains the world's classifier"):
+        validate_world(toy_package, command="loop")
+    with pytest.raises(LevelsetsError, match="retrains"):
+        LoopSettings(world=toy_package)
+    with pytest.raises(LevelsetsError, match="unknown world 'cifar'"):
+        LoopSettings(world="cifar")
+
+
+def test_the_probe_does_not_move_the_global_rng(toy_package):
+    import torch
+
+    from levelsets.worlds import load_world
+
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    load_world(toy_package, echo=None)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_world_record_defaults():
+    import torch
+
+    from levelsets import World
+
+    prior = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(4), torch.ones(4)), 1)
+    world = World(prior=prior, decoder=lambda z: z, classifier=lambda x: x, class_names=["x", "y"])
+    assert world.latent_names == ("z1", "z2", "z3", "z4") and world.latent_dim == 4
+    assert world.class_names == ("x", "y") and world.name is None and world.exact_posterior is None and world.data == ""
+    assert "world_plugin" not in world.describe()
+
+
+@pytest.mark.parametrize(
+    "spec, slug",
+    [("shapes", "shapes"), ("my_world.py:make_world", "my_world"), ("/a/b/my-world.py", "my-world"),
+     ("pkg.sub.worlds:build", "worlds"), ("dir/w.py", "w")],
+)
+def test_world_slug_is_a_safe_directory_name(spec, slug):
+    assert plugins.world_slug(spec) == slug
+
+
+def test_file_without_function_defaults_to_make_world(tmp_path):
+    (tmp_path / "w.py").write_text(textwrap.dedent(TOY))
+    ws = plugins.parse_world_spec(str(tmp_path / "w.py"))
+    assert ws.kind == "file" and ws.function == "make_world" and ws.path == (tmp_path / "w.py").resolve()
+
+
+def test_top_level_import_stays_light():
+    code = "import sys, levelsets; levelsets.World; import levelsets.worlds; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
