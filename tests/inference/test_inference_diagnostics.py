@@ -138,3 +138,37 @@ def test_sampling_yield_on_a_real_run_beats_prior_rejection_for_tight_bands():
     summary = summarize(res, target)
     assert summary["within_tolerance"] > 0.8
     assert y["±0.01"]["ratio"] > 1
+
+
+@pytest.mark.parametrize("relaxation", ["dirichlet", "band"])
+def test_sampler_trace_group_records_the_genealogy_and_schedule(tmp_path, relaxation):
+    import arviz as az
+
+    d = 2
+    prior = Dist.Independent(Dist.Normal(torch.zeros(d, dtype=torch.float64), 1.0), 1)
+
+    def classifier(z):
+        f0 = torch.sigmoid(3 * z[:, 0])
+        return torch.stack([f0, 1 - f0], dim=1)
+
+    settings = SamplerSettings(particles=64, steps=30, burn_in=20, samples=10, relaxation=relaxation,
+                               tolerance=0.1, alpha=50.0, progress=False, seed=3)
+    result = sample_level_set(prior, lambda z: z, classifier, [0.5, 0.5], settings)
+    idata = to_inference_data(result)
+    path = tmp_path / "trace.nc"
+    idata.to_netcdf(str(path), engine="h5netcdf")
+    back = az.from_netcdf(str(path), engine="h5netcdf")
+    trace = back.sampler_trace
+    assert trace.sizes["step"] == settings.steps
+    ancestors = trace["ancestors"].values
+    assert ancestors[0] <= settings.particles and ancestors[-1] >= 1
+    assert np.all(np.diff(ancestors) <= 0)  # a genealogy can only lose lines
+    assert ancestors[-1] == result.burn_in_ancestors
+    schedule = "level" if relaxation == "band" else "inv_temperature"
+    values = trace[schedule].values
+    if relaxation == "band":
+        assert values[-1] <= 0.1 and np.all(np.diff(values) <= 0)  # levels only go down, to τ
+        assert np.nanmax(trace["survival"].values) <= 1
+    else:
+        assert values[-1] == 1.0 and np.all(np.diff(values) >= 0)  # β rises to 1
+    assert ("band" in back.posterior.attrs["sampler"]) == (relaxation == "band")

@@ -116,17 +116,43 @@ def to_inference_data(result: Any, latent_names: Sequence[str] | None = None, cl
     class_names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     ll = _np(result.trace_log_lik).astype(np.float64)
     lp = _np(result.trace_log_prior).astype(np.float64) + ll
+    band = getattr(result, "band", None)
+    sampler = ("levelsets adaptive-level SMC (band) + population MH at the tolerance" if band
+               else "levelsets tempered-SMC burn-in + parallel RW-MH")
     with warnings.catch_warnings():
         # (particles, draws) with more particles than draws is intended here.
         warnings.filterwarnings("ignore", message="More chains")
-        return az.from_dict(
+        idata = az.from_dict(
             posterior={"z": z, "probs": probs},
             sample_stats={"lp": lp, "acceptance_rate": _np(result.trace_accept)},
             log_likelihood={"p": ll},
             coords={"z_dim": latent_names, "class": class_names},
             dims={"z": ["z_dim"], "probs": ["class"]},
-            attrs={"sampler": "levelsets tempered-SMC burn-in + parallel RW-MH", "particles_are_chains": 1},
         )
+    idata.posterior.attrs.update(sampler=sampler, particles_are_chains=1)  # from_dict drops its attrs= (ArviZ 0.23)
+    trace = sampler_trace(result)
+    if trace is not None:
+        idata.add_groups(sampler_trace=trace)
+    return idata
+
+
+def sampler_trace(result: Any):
+    """The population's per-step record as an ``xarray.Dataset`` over ``step`` (None without one).
+
+    One value per sampler step for the whole population — not per chain, so it is not part of
+    ``sample_stats``: acceptance, ancestors (initial prior draws that still have descendants: the
+    genealogy), and the schedule: β and the population ESS (tempered sampler) or the level ε_j and
+    the share of particles each level advance kept (band sampler). See
+    :class:`~levelsets.inference.sampler.LevelSetResult` ``history``.
+    """
+    import xarray as xr
+
+    history = getattr(result, "history", None) or {}
+    if not history:
+        return None
+    steps = len(next(iter(history.values())))
+    data = {name: ("step", np.asarray(values, dtype=np.float64)) for name, values in history.items() if len(values) == steps}
+    return xr.Dataset(data, coords={"step": np.arange(steps)})
 
 
 def _rhat_ess(result: Any) -> tuple[float, float, float]:

@@ -266,8 +266,12 @@ class LevelSetResult:
     settings:
         The :class:`SamplerSettings` used.
     history:
-        Per step: ``acceptance`` (mean acceptance probability), ``inv_temperature`` (β), ``ess``
-        (population ESS after reweighting), ``log_scale`` (mean log k); lists of floats.
+        Per step, lists of floats. Tempered sampler: ``acceptance`` (mean acceptance probability),
+        ``inv_temperature`` (β), ``ess`` (population ESS after reweighting), ``log_scale`` (mean
+        log k), ``ancestors`` (initial draws with descendants). Band sampler: ``acceptance``,
+        ``level`` (ε_j), ``survival`` (share kept by the level advance at that step, NaN
+        elsewhere), ``log_step`` (mean log s), ``ancestors``. Written to ``trace.nc`` as the
+        ``sampler_trace`` group (:func:`~levelsets.inference.diagnostics.to_inference_data`).
     burn_in_ancestors:
         How many of the N initial prior draws still have descendants after the burn-in's
         resampling steps (N when nothing was resampled). Far below N means the particles are *not*
@@ -418,7 +422,7 @@ def sample_level_set(
     trace_acc = torch.empty((n_part, draws), dtype=torch.float64, device=device)
     window = torch.zeros(n_part, dtype=torch.float64, device=device)
     accepted_total = torch.zeros(n_part, dtype=torch.float64, device=device)
-    history: dict[str, list[float]] = {"acceptance": [], "inv_temperature": [], "ess": [], "log_scale": []}
+    history: dict[str, list[float]] = {"acceptance": [], "inv_temperature": [], "ess": [], "log_scale": [], "ancestors": []}
     ancestors = torch.arange(n_part, device=device)  # genealogy: which initial draw each particle descends from
 
     def use_de(t: int) -> bool:
@@ -485,6 +489,7 @@ def sample_level_set(
         history["inv_temperature"].append(beta)
         history["ess"].append(ess_now)
         history["log_scale"].append(float(adapt.log_scale.mean()))  # constant after burn-in (frozen)
+        history["ancestors"].append(float(torch.unique(ancestors).numel()))
         if on_step is not None:
             on_step(t, state, info, beta)
         bar.update(1)
