@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from levelsets.devices import resolve_device
 from levelsets.errors import LevelsetsError
 
-AUGMENTATIONS = ("none", "shift")
+AUGMENTATIONS = ("none", "shift", "shift-flip")
 TRAIN_PROBE = 2048
 """Training examples re-evaluated after each epoch for ``TrainHistory.train_accuracy``."""
 
@@ -78,8 +78,10 @@ class TrainSettings:
     progress:
         Show a tqdm progress bar per epoch.
     augment:
-        ``"none"`` or ``"shift"``: move each image by a random integer offset of up to
-        ``max_shift`` pixels in each direction (zero fill), per batch, on the device.
+        ``"none"``, ``"shift"``: move each image by a random integer offset of up to
+        ``max_shift`` pixels in each direction (zero fill), per batch, on the device — the same
+        as the usual random crop of a zero-padded image — or ``"shift-flip"``: that, then a
+        horizontal flip of each image with probability 1/2 (the standard CIFAR-10 augmentation).
     max_shift:
         Largest shift in pixels for ``augment="shift"``.
     """
@@ -171,6 +173,12 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | N
     idx_b = torch.arange(b, device=x.device)[:, None, None]
     out = pad.permute(0, 2, 3, 1)[idx_b, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
     return out.permute(0, 3, 1, 2).contiguous()
+
+
+def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mirror each image of ``(B, C, H, W)`` left-right with probability 1/2 (coins from ``generator``)."""
+    flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
 @torch.no_grad()
@@ -294,8 +302,10 @@ def fit(
         )
         for x, y in bar:
             x = x.to(device, non_blocking=True).float()
-            if settings.augment == "shift":
+            if settings.augment in ("shift", "shift-flip"):
                 x = random_shift(x, settings.max_shift, gen)
+            if settings.augment == "shift-flip":
+                x = random_flip(x, gen)
             if x.shape[0] == 1 and len(train) > 1:
                 continue  # a lone last example: batch norm cannot train on a batch of one
             if num_classes is None:

@@ -13,6 +13,12 @@ Recipes (defaults; tuned to train in about a minute on two CPU cores):
 * ``mnist``: :class:`~levelsets.classifiers.cnn.MnistCNN` on the training split of
   :func:`levelsets.data.mnist.load_mnist` (full MNIST from ``data_dir``, else the 4,000-digit
   offline subset), with random shifts of up to 2 pixels; held out on the matching held-out split.
+* ``cifar10``: :class:`~levelsets.classifiers.resnet.PreActResNet18` (seed 001's model) on the
+  50,000 training images of :func:`levelsets.data.cifar10.load_cifar10` (``data_dir``, or
+  ``download=True`` when online; there is no offline subset), with 4-pixel random shifts (the
+  usual zero-padded random crop) and horizontal flips; held out on the 10,000 test images. It is
+  never trained implicitly (:func:`get_classifier` refuses): train it with
+  ``levelsets train classifier --dataset cifar10 --data-dir DIR`` (a GPU is advisable).
 """
 
 from __future__ import annotations
@@ -29,14 +35,15 @@ import torch
 from levelsets.artifacts import provenance
 from levelsets.checkpoints import card_path, load_checkpoint, load_state, save_checkpoint
 from levelsets.classifiers.cnn import MnistCNN, ShapesCNN, build_classifier
+from levelsets.classifiers.resnet import PreActResNet18
 from levelsets.classifiers.training import TrainingMethod, TrainSettings, fit
 from levelsets.devices import resolve_device
 from levelsets.errors import CheckpointError, LevelsetsError
 from levelsets.home import model_dir
 
-CLASSIFIER_NAMES = ("shapes", "mnist")
-NUM_CLASSES = {"shapes": 2, "mnist": 10}
-ARCH = {"shapes": "ShapesCNN", "mnist": "MnistCNN"}
+CLASSIFIER_NAMES = ("shapes", "mnist", "cifar10")
+NUM_CLASSES = {"shapes": 2, "mnist": 10, "cifar10": 10}
+ARCH = {"shapes": "ShapesCNN", "mnist": "MnistCNN", "cifar10": "PreActResNet18"}
 
 DEFAULT_N_TRAIN = {"shapes": 16_000}
 DEFAULT_N_HELDOUT = {"shapes": 4_000}
@@ -45,6 +52,7 @@ HELDOUT_SEED_OFFSET = 1_000_000
 DEFAULT_SETTINGS: dict[str, dict[str, Any]] = {
     "shapes": {"epochs": 4, "batch_size": 128, "lr": 3e-3, "weight_decay": 1e-4, "augment": "none"},
     "mnist": {"epochs": 10, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4, "augment": "shift", "max_shift": 2},
+    "cifar10": {"epochs": 30, "batch_size": 128, "lr": 2e-3, "weight_decay": 5e-4, "augment": "shift-flip", "max_shift": 4},
 }
 
 
@@ -62,6 +70,8 @@ def classifier_path(name: str) -> Path:
 def retrain_command(name: str) -> str:
     """Return the CLI command that (re)creates the cached classifier ``name``."""
     _check_name(name)
+    if name == "cifar10":
+        return "levelsets train classifier --dataset cifar10 --data-dir DIR"
     return "levelsets train classifier --world shapes" if name == "shapes" else "levelsets train classifier --dataset mnist"
 
 
@@ -76,10 +86,19 @@ def default_settings(name: str, **overrides: Any) -> TrainSettings:
     return TrainSettings(**values)
 
 
-def new_classifier(name: str) -> torch.nn.Module:
-    """Build a freshly initialized (untrained) zoo architecture for ``name``."""
+def new_classifier(name: str, *, width: int | None = None) -> torch.nn.Module:
+    """Build a freshly initialized (untrained) zoo architecture for ``name``.
+
+    ``width`` sets the channels of the first stage (``None``: the architecture's default; e.g.
+    64 for the PreAct ResNet-18, a few channels for quick tests).
+    """
     _check_name(name)
-    return ShapesCNN() if name == "shapes" else MnistCNN()
+    if width is not None and width < 1:
+        raise LevelsetsError(f"--width must be >= 1, got {width}")
+    kwargs = {} if width is None else {"width": int(width)}
+    if name == "cifar10":
+        return PreActResNet18(num_classes=10, **kwargs)
+    return ShapesCNN(**kwargs) if name == "shapes" else MnistCNN(**kwargs)
 
 
 def resolve_out(out: str | Path | None, name: str) -> Path:
@@ -126,6 +145,21 @@ def _mnist_data(data_dir: str | Path | None, n_train: int | None, seed: int, ech
     return train, heldout, data
 
 
+def _cifar10_data(data_dir: str | Path | None, download: bool, n_train: int | None, seed: int, echo: Callable[[str], object] | None):
+    from levelsets.data.cifar10 import load_cifar10
+
+    tr = load_cifar10("train", data_dir=data_dir, download=download, echo=echo)
+    ho = load_cifar10("heldout", data_dir=data_dir, echo=echo)
+    x, y = torch.from_numpy(tr.images), torch.from_numpy(tr.labels)
+    if n_train is not None and n_train < len(y):
+        idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:n_train]
+        x, y = x[idx], y[idx]
+    train = torch.utils.data.TensorDataset(x, torch.nn.functional.one_hot(y, 10).float())
+    heldout = torch.utils.data.TensorDataset(torch.from_numpy(ho.images), torch.from_numpy(ho.labels))
+    data = {"source": tr.source, "heldout_source": ho.source, "n_train": len(train), "n_heldout": len(heldout), "image_shape": [3, 32, 32]}
+    return train, heldout, data
+
+
 def train_classifier(
     name: str,
     *,
@@ -138,7 +172,10 @@ def train_classifier(
     settings: TrainSettings | None = None,
     method: TrainingMethod | None = None,
     train_data: torch.utils.data.Dataset | None = None,
+    heldout_data: tuple[torch.utils.data.Dataset, str] | None = None,
     extra_card: dict[str, Any] | None = None,
+    width: int | None = None,
+    download: bool = False,
     echo: Callable[[str], object] | None = print,
     **overrides: Any,
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -147,10 +184,10 @@ def train_classifier(
     Parameters
     ----------
     name:
-        ``"shapes"`` or ``"mnist"``.
+        ``"shapes"``, ``"mnist"`` or ``"cifar10"``.
     n_train:
-        Training examples (shapes: images generated, default 16,000; mnist: a seeded subset of
-        the training split, default all of it).
+        Training examples (shapes: images generated, default 16,000; mnist / cifar10: a seeded
+        subset of the training split, default all of it).
     n_heldout:
         Shapes only: held-out images (default 4,000).
     seed:
@@ -158,7 +195,8 @@ def train_classifier(
     device:
         ``"auto"``, ``"cpu"``, ``"cuda"``...
     data_dir:
-        MNIST only: directory with the standard MNIST files (default: the offline subset).
+        MNIST: directory with the standard MNIST files (default: the offline subset). CIFAR-10:
+        the folder holding ``cifar-10-batches-py`` (default ``<model home>/datasets``).
     out:
         Where to write: a ``.pt`` file or a directory (gets ``model.pt``); default the model
         home's cache, :func:`classifier_path`. Checked before any training.
@@ -169,9 +207,18 @@ def train_classifier(
         Training objective for :func:`~levelsets.classifiers.training.fit` (default soft-label CE).
     train_data:
         Replace the recipe's training data with these ``(image, soft label)`` pairs (e.g. data
-        augmented with level-set samples); the held-out data stays the recipe's.
+        augmented with level-set samples); the held-out data stays the recipe's unless
+        ``heldout_data`` is given.
+    heldout_data:
+        ``(dataset, description)`` replacing the recipe's held-out data (e.g. the CIFAR-10 test
+        images a soft-label file does not name). With both ``train_data`` and ``heldout_data``
+        the recipe's data is not loaded at all.
     extra_card:
         More model-card entries (e.g. the method and soft-label source).
+    width:
+        Channels of the first stage (``None``: the architecture's default).
+    download:
+        CIFAR-10 only: fetch the data with torchvision when ``data_dir`` lacks it (online).
     echo:
         Where the one-line summary goes (``None`` for silence).
 
@@ -194,22 +241,34 @@ def train_classifier(
         settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     dev = resolve_device(settings.device)
 
-    if name == "shapes":
+    if download and name != "cifar10":
+        raise LevelsetsError("--download applies to --dataset cifar10 here")
+    bayes = None
+    if train_data is not None and heldout_data is not None:
+        train, (heldout, described) = train_data, heldout_data
+        data = {"source": f"custom training data ({len(train)} examples)", "heldout_source": described, "n_train": len(train), "n_heldout": len(heldout)}
+    elif name == "shapes":
         if data_dir is not None:
-            raise LevelsetsError("--data-dir applies to --dataset mnist; the shapes world generates its own data")
+            raise LevelsetsError("--data-dir applies to --dataset mnist and cifar10; the shapes world generates its own data")
         train, heldout, data = _shapes_data(n_train or DEFAULT_N_TRAIN[name], n_heldout or DEFAULT_N_HELDOUT[name], seed)
         bayes = heldout.bayes_accuracy()
+    elif name == "cifar10":
+        if n_heldout is not None:
+            raise LevelsetsError("the CIFAR-10 held-out split (the test batch) is fixed; do not set n_heldout")
+        train, heldout, data = _cifar10_data(data_dir, download, n_train, seed, echo)
     else:
         if n_heldout is not None:
             raise LevelsetsError("the MNIST held-out split is fixed; do not set n_heldout")
         train, heldout, data = _mnist_data(data_dir, n_train, seed, echo)
-        bayes = None
-    if train_data is not None:
+    if train_data is not None and heldout_data is None:
         train = train_data
         data = {**data, "n_train": len(train_data), "source": f"custom training data ({len(train_data)} examples); held out: {data['source']}"}
+    elif heldout_data is not None and train_data is None:
+        heldout, described = heldout_data
+        data = {**data, "heldout_source": described, "n_heldout": len(heldout)}
 
     torch.manual_seed(settings.seed)
-    model = new_classifier(name)
+    model = new_classifier(name, width=width)
     start = time.perf_counter()
     history = fit(model, train, settings=settings, method=method, eval_data=heldout)
     seconds = time.perf_counter() - start
@@ -240,7 +299,7 @@ def train_classifier(
     save_checkpoint(path, kind="classifier", config=model.config, state_dict=model.state_dict(), card=card)
     card = {"kind": "classifier", "config": model.config, **card}
     if echo is not None:
-        line = f"{name} classifier: held-out accuracy {acc:.2%} on {data['n_heldout']:,} {'images' if name == 'shapes' else 'digits'}"
+        line = f"{name} classifier: held-out accuracy {acc:.2%} on {data['n_heldout']:,} {'digits' if name == 'mnist' else 'images'}"
         if bayes is not None:
             line += f" (Bayes-optimal {bayes:.2%})"
         echo(f"{line}; trained in {seconds:.0f} s on {data['source']}")
@@ -253,6 +312,10 @@ def _class_names(name: str) -> tuple[str, ...]:
         from levelsets.generative.shapes import SHAPES_CLASSES
 
         return SHAPES_CLASSES
+    if name == "cifar10":
+        from levelsets.softlabels.class_sets import CIFAR10_CLASSES
+
+        return CIFAR10_CLASSES
     return tuple("0123456789")
 
 
@@ -308,6 +371,11 @@ def get_classifier(
     _check_name(name)
     path = classifier_path(name)
     if not path.exists():
+        if name == "cifar10":  # hours on a CPU and it needs the real data: never implicit
+            raise CheckpointError(
+                f"no cifar10 classifier at {path}; train one with `{retrain_command(name)}` (needs the real CIFAR-10; "
+                "see docs/cifar.md) or give a checkpoint file"
+            )
         if not train_if_missing:
             raise CheckpointError(f"no {name} classifier at {path}; train one with `{retrain_command(name)}`")
         if echo is not None:

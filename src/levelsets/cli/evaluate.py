@@ -11,14 +11,18 @@ from levelsets.cli.common import DeviceOption, SeedOption
 
 
 def evaluate(
-    classifier: Annotated[str, typer.Option("--classifier", help="shapes, mnist (from the model home) or a checkpoint .pt file.")],
+    classifier: Annotated[str, typer.Option("--classifier", help="shapes, mnist, cifar10 (from the model home) or a checkpoint .pt file.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output JSON; the reliability diagram goes to OUT.png unless --plot.")],
     eval_labels: Annotated[
         str | None,
         typer.Option("--eval-labels", help="A soft-label JSON (ids index --images) or a `levelsets sample` run directory."),
     ] = None,
     images: Annotated[
-        str | None, typer.Option("--images", help="With a soft-label file: a sample run directory, or mnist (offline held-out split).")
+        str | None,
+        typer.Option("--images", help="With a soft-label file: a sample run directory, mnist (offline held-out split) or cifar10 (the test set; ids are test indices, as in CIFAR-10H/10S)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="--images cifar10: the folder holding cifar-10-batches-py/ (default: the model home's datasets/).")
     ] = None,
     label_source: Annotated[str, typer.Option("--label-source", help="For a run directory: auto (exact posterior if present), posterior or target.")] = "auto",
     world: Annotated[str | None, typer.Option("--world", help="Built-in evaluation set: shapes (with --near-boundary N).")] = None,
@@ -45,9 +49,11 @@ def evaluate(
         if near_boundary is None:
             raise LevelsetsError("--world shapes needs --near-boundary N (the number of held-out examples)")
     elif Path(eval_labels).is_file() and images is None:
-        raise LevelsetsError("--eval-labels FILE needs --images RUN_DIR|mnist (the images its ids index)")
+        raise LevelsetsError("--eval-labels FILE needs --images RUN_DIR|mnist|cifar10 (the images its ids index)")
     elif not Path(eval_labels).exists():
         raise LevelsetsError(f"--eval-labels {eval_labels} does not exist")
+    if data_dir is not None and images != "cifar10":
+        raise LevelsetsError("--data-dir applies to --images cifar10 (the CIFAR-10 test images)")
 
     from levelsets.softlabels.evaluation_report import load_classifier, run_evaluation
     from levelsets.softlabels.evaluation_sets import (
@@ -62,7 +68,8 @@ def evaluate(
     elif Path(eval_labels).is_dir():
         eval_set = eval_set_from_run(eval_labels, label_source=label_source)
     else:
-        eval_set = eval_set_from_labels(eval_labels, images)  # the split seed stays 0: the zoo models train on split 0
+        # the split seed stays 0: the zoo models train on split 0
+        eval_set = eval_set_from_labels(eval_labels, images, data_dir=data_dir)
     model, info = load_classifier(classifier, seed=seed, device=device, echo=typer.echo)
     output = run_evaluation(model, eval_set, out, plot=plot, settings=settings, classifier_info=info, seed=seed, device=device)
     m = output.result.metrics

@@ -56,6 +56,25 @@ def build(
         typer.echo(f"wrote the crowd-kit table to {result.table_path}")
 
 
+@labels_app.command("cifar10h")
+def cifar10h(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The CIFAR-10H data folder: cifar10h-counts.npy (and cifar10h-raw.csv for --source raw).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output soft-label JSON (ids = CIFAR-10 test indices); a provenance sidecar <out>.json beside it.")],
+    source: Annotated[str, typer.Option("--source", help="counts (cifar10h-counts.npy) or raw (rebuilt from cifar10h-raw.csv, attention checks excluded).")] = "counts",
+    split: Annotated[str, typer.Option("--split", help="all, or seed 001's train (70 %) / heldout (30 %) part of the test images.")] = "all",
+    per_annotator: Annotated[bool, typer.Option("--per-annotator", help="Keep each annotator's choice as a one-hot label (needs --source raw), for --deaggregate training.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the 70/30 split; the same seed gives the same split.")] = 0,
+) -> None:
+    """Turn CIFAR-10H's published annotations into a soft-label file (training or evaluation labels)."""
+    from levelsets.data.cifar10h import cifar10h_label_set, load_cifar10h
+    from levelsets.softlabels.label_files import save_soft_labels
+
+    data = load_cifar10h(data_dir, source=source)
+    labels = cifar10h_label_set(data, split=split, seed=seed, per_annotator=per_annotator)
+    path = save_soft_labels(out, labels, seed=seed, data={"cifar10h": data.source, "split": split, "per_annotator": per_annotator})
+    typer.echo(f"wrote CIFAR-10H labels for {len(labels):,} test images ({split}, {source}) to {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the `labels` command(s) to the top-level app."""
     app.add_typer(labels_app, name="labels")

@@ -1,4 +1,4 @@
-"""`levelsets train classifier`: train the shapes or MNIST CNN and cache it (or write it to --out).
+"""`levelsets train classifier`: train the shapes / MNIST CNN or the CIFAR-10 PreAct ResNet-18 and cache it (or write it to --out).
 
 Thin over :func:`levelsets.classifiers.zoo.train_classifier`; torch is imported inside the
 command so that ``levelsets --help`` stays fast.
@@ -15,12 +15,12 @@ from levelsets.cli.common import DeviceOption, SeedOption
 from levelsets.errors import LevelsetsError
 
 WORLDS = ("shapes",)
-DATASETS = ("mnist",)
+DATASETS = ("mnist", "cifar10")
 
 
 def classifier(
     world: Annotated[str | None, typer.Option("--world", help="Train the house/rocket CNN on images drawn from this world (shapes).")] = None,
-    dataset: Annotated[str | None, typer.Option("--dataset", help="Train on this dataset (mnist: full MNIST from --data-dir, else the offline subset).")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Train on this dataset (mnist: full MNIST from --data-dir, else the offline subset; cifar10: the PreAct ResNet-18 on CIFAR-10 from --data-dir or --download).")] = None,
     n_train: Annotated[int | None, typer.Option("--n-train", help="Training examples (shapes default 16000; mnist default: the whole training split).")] = None,
     n_heldout: Annotated[int | None, typer.Option("--n-heldout", help="shapes: held-out images generated for the accuracy check (default 4000).")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Passes over the training data (default: the recipe's, 4 for shapes, 10 for mnist).")] = None,
@@ -28,7 +28,9 @@ def classifier(
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate of the one-cycle schedule (default: the recipe's).")] = None,
     seed: int = SeedOption,
     device: str = DeviceOption,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="mnist: a directory with the standard MNIST files (default: the offline subset).")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="mnist: a directory with the standard MNIST files (default: the offline subset); cifar10: the folder holding cifar-10-batches-py/ (default: the model home's datasets/).")] = None,
+    download: Annotated[bool, typer.Option("--download", help="cifar10: fetch CIFAR-10 with torchvision into --data-dir (or the model home) when it is not there (needs internet).")] = False,
+    width: Annotated[int | None, typer.Option("--width", help="Channels of the network's first stage (default: the architecture's; 64 for the ResNet-18). Small values make quick test models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the checkpoint here (a .pt file or a directory) instead of the model-home cache.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
     method: Annotated[str, typer.Option("--method", help="Training objective: ce, label-smoothing, mixup, mix-maxent or ent-wc.")] = "ce",
@@ -44,7 +46,7 @@ def classifier(
 ) -> None:
     """Train a classifier (progress bar), report held-out accuracy, save checkpoint + model card."""
     if (world is None) == (dataset is None):
-        raise LevelsetsError("give exactly one of --world shapes or --dataset mnist")
+        raise LevelsetsError("give exactly one of --world shapes or --dataset mnist|cifar10")
     if world is not None and world not in WORLDS:
         raise LevelsetsError(f"unknown --world {world!r}; classifiers exist for: {', '.join(WORLDS)}")
     if dataset is not None and dataset not in DATASETS:
@@ -56,11 +58,20 @@ def classifier(
         raise LevelsetsError(f"--n-train must be >= 1, got {n_train}")
     if n_heldout is not None and (n_heldout < 1 or name != "shapes"):
         raise LevelsetsError(f"--n-heldout must be >= 1 and applies to --world shapes only (got {n_heldout})")
+    if download and name != "cifar10":
+        raise LevelsetsError("--download applies to --dataset cifar10 (MNIST downloads through `levelsets train vae --download`)")
+    if width is not None and width < 1:
+        raise LevelsetsError(f"--width must be >= 1, got {width}")
 
     if out is not None:
         from levelsets.classifiers.zoo import resolve_out
 
         resolve_out(out, name)  # refuse a bad --out before anything is trained
+    if name == "cifar10":
+        from levelsets.data.cifar10 import load_cifar10
+
+        # fails here, in one line, when the data is absent (and fetches it first with --download)
+        load_cifar10("heldout", data_dir=data_dir, download=download, echo=typer.echo)
 
     if method != "ce" or soft_labels is not None or augment or deaggregate:
         # Soft-label training (levelsets.softlabels): writes to --out, or to the model home's
@@ -85,6 +96,7 @@ def classifier(
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
+            width=width,
             progress=not quiet,
             echo=typer.echo,
         )
@@ -104,6 +116,7 @@ def classifier(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
+        width=width,
         progress=not quiet,
         echo=typer.echo,
     )

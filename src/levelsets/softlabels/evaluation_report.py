@@ -22,11 +22,12 @@ from levelsets.softlabels.evaluation import (
 )
 from levelsets.softlabels.evaluation_sets import EvalSet
 
-NAMED_CLASSIFIERS = ("shapes", "mnist")
+NAMED_CLASSIFIERS = ("shapes", "mnist", "cifar10")
 
 
 def load_classifier(spec: str | Path, *, seed: int = 0, device: str = "auto", echo=print) -> tuple[torch.nn.Module, dict]:
-    """Load a classifier by name (``shapes`` / ``mnist``: the model home, trained if missing) or checkpoint path.
+    """Load a classifier by name (``shapes`` / ``mnist``: the model home, trained if missing; ``cifar10``:
+    the model home, never trained implicitly) or checkpoint path.
 
     Returns
     -------

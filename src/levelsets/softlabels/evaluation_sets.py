@@ -4,8 +4,8 @@
   labelled by their exact posterior p(class | z) (the ground truth of this world);
 * :func:`eval_set_from_run` — a ``levelsets sample`` run, labelled by its exact posterior when it
   has one, else by its target vector;
-* :func:`eval_set_from_labels` — a soft-label file whose ids index a sample run's samples or the
-  offline MNIST held-out split.
+* :func:`eval_set_from_labels` — a soft-label file whose ids index a sample run's samples, the
+  offline MNIST held-out split, or the CIFAR-10 test set (CIFAR-10H / CIFAR-10S labels).
 """
 
 from __future__ import annotations
@@ -146,22 +146,42 @@ def eval_set_from_run(run_dir: str | Path, *, label_source: str = "auto") -> Eva
     )
 
 
-def eval_set_from_labels(labels_path: str | Path, images: str | Path, *, class_names: tuple[str, ...] | None = None, seed: int = 0) -> EvalSet:
-    """Pair a soft-label file (aggregate labels) with images from a sample run or ``mnist``.
+def eval_set_from_labels(
+    labels_path: str | Path,
+    images: str | Path,
+    *,
+    class_names: tuple[str, ...] | None = None,
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+) -> EvalSet:
+    """Pair a soft-label file (aggregate labels) with images from a sample run, ``mnist`` or ``cifar10``.
 
     Parameters
     ----------
     labels_path:
-        Soft-label JSON; ids are sample indices of the run, or indices into the offline MNIST
-        held-out split for ``images="mnist"``.
+        Soft-label JSON; ids are sample indices of the run, indices into the offline MNIST
+        held-out split for ``images="mnist"``, or CIFAR-10 test-set indices for
+        ``images="cifar10"`` (as in CIFAR-10H and CIFAR-10S).
     images:
-        A ``levelsets sample`` run directory, or ``"mnist"``.
+        A ``levelsets sample`` run directory, ``"mnist"`` or ``"cifar10"``.
     class_names:
         Required for plain label files that carry no class names.
     seed:
         Seed of the MNIST held-out split.
+    data_dir:
+        ``cifar10``: the folder holding ``cifar-10-batches-py`` (default the model home's
+        ``datasets/``); the examples' true classes are the test set's labels.
     """
-    if str(images) == "mnist":
+    if data_dir is not None and str(images) != "cifar10":
+        raise LevelsetsError("--data-dir applies to --images cifar10")
+    if str(images) == "cifar10":
+        from levelsets.data.cifar10 import load_cifar10
+        from levelsets.softlabels.class_sets import CIFAR10_CLASSES
+
+        test = load_cifar10("heldout", data_dir=data_dir)
+        pool, names, what = torch.as_tensor(test.images), CIFAR10_CLASSES, test.source
+        true_classes = np.asarray(test.labels, dtype=np.int64)
+    elif str(images) == "mnist":
         from levelsets.data.mnist import load_mnist
         from levelsets.softlabels.class_sets import MNIST_CLASSES
 

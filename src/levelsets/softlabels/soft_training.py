@@ -10,7 +10,14 @@ the training-set counts added).
 Base data (ids of a soft-label file index these examples):
 
 * ``shapes``: ``make_shapes_dataset(n_train, seed)`` (hard labels, as in the zoo recipe);
-* ``mnist``: the training split of :func:`levelsets.data.mnist.load_mnist` (all of it).
+* ``mnist``: the training split of :func:`levelsets.data.mnist.load_mnist` (all of it);
+* ``cifar10`` without a soft-label file: CIFAR-10's 50,000 training images (hard labels);
+* ``cifar10`` **with** a soft-label file (CIFAR-10H via ``levelsets labels cifar10h``, or
+  CIFAR-10S responses via ``levelsets labels build --classes cifar10``): ids are CIFAR-10
+  *test-set* indices, as in both published label sets, so the training images are the test images
+  the file names, and the held-out accuracy is measured on the test images it does not name
+  (seed 001's 70 % / 30 % split when the file was made with ``--split train``). A file naming
+  every test image leaves nothing to hold out and is refused.
 """
 
 from __future__ import annotations
@@ -43,7 +50,63 @@ def recipe_base_data(name: str, *, n_train: int | None = None, seed: int = 0, da
         if n_train is not None and n_train < len(y):
             x, y = x[:n_train], y[:n_train]
         return torch.utils.data.TensorDataset(x, y), MNIST_CLASSES
-    raise LevelsetsError(f"unknown classifier {name!r}; choose shapes or mnist")
+    if name == "cifar10":
+        from levelsets.data.cifar10 import load_cifar10
+        from levelsets.softlabels.class_sets import CIFAR10_CLASSES
+
+        data = load_cifar10("train", data_dir=data_dir)
+        x, y = torch.as_tensor(data.images), torch.as_tensor(data.labels)
+        if n_train is not None and n_train < len(y):
+            x, y = x[:n_train], y[:n_train]
+        return torch.utils.data.TensorDataset(x, y), CIFAR10_CLASSES
+    raise LevelsetsError(f"unknown classifier {name!r}; choose shapes, mnist or cifar10")
+
+
+class _IdentifiedImages(torch.utils.data.TensorDataset):
+    """A TensorDataset whose examples carry ids (matched against soft-label file ids)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, ids: list[str]) -> None:
+        super().__init__(images, labels)
+        self.ids = ids
+
+
+def cifar10_test_split(soft_labels: str | Path, *, data_dir: str | Path | None = None) -> tuple[_IdentifiedImages, tuple[torch.utils.data.Dataset, str]]:
+    """CIFAR-10 test images named by a soft-label file (training base) and the others (held out).
+
+    Returns
+    -------
+    (base, (heldout, description))
+        ``base``: the named test images with their hard labels and ``ids`` (test indices as
+        strings); ``heldout``: the remaining test images with their hard labels.
+
+    Raises
+    ------
+    LevelsetsError
+        The file's ids are not test indices of the data, or it names every test image.
+    """
+    from levelsets.data.cifar10 import load_cifar10
+    from levelsets.softlabels.class_sets import CIFAR10_CLASSES
+    from levelsets.softlabels.label_files import load_soft_labels
+
+    labels = load_soft_labels(soft_labels, class_names=CIFAR10_CLASSES)
+    test = load_cifar10("heldout", data_dir=data_dir)
+    n = len(test)
+    bad = [k for k in labels.ids if not k.isdigit() or int(k) >= n]
+    if bad:
+        raise LevelsetsError(
+            f"{soft_labels}: id {bad[0]!r} is not a CIFAR-10 test index 0..{n - 1} (CIFAR-10H and CIFAR-10S label the test images)"
+        )
+    named = sorted({int(k) for k in labels.ids})
+    rest = sorted(set(range(n)) - set(named))
+    if not rest:
+        raise LevelsetsError(
+            f"{soft_labels} labels all {n} CIFAR-10 test images, so none is left to hold out; "
+            "build it with `levelsets labels cifar10h --split train` (seed 001's 70 %)"
+        )
+    x, y = torch.as_tensor(test.images), torch.as_tensor(test.labels)
+    base = _IdentifiedImages(x[named], y[named], [str(i) for i in named])
+    heldout = torch.utils.data.TensorDataset(x[rest], y[rest])
+    return base, (heldout, f"{len(rest):,} CIFAR-10 test images not in {soft_labels} ({test.source})")
 
 
 def soft_label_training_set(
@@ -59,7 +122,12 @@ def soft_label_training_set(
     data_dir: str | Path | None = None,
 ) -> TrainingData:
     """Build the training set of :func:`train_with_soft_labels` (recipe data + labels + runs)."""
-    base, class_names = recipe_base_data(name, n_train=n_train, seed=seed, data_dir=data_dir)
+    if name == "cifar10" and soft_labels is not None:
+        from levelsets.softlabels.class_sets import CIFAR10_CLASSES
+
+        base, class_names = cifar10_test_split(soft_labels, data_dir=data_dir)[0], CIFAR10_CLASSES
+    else:
+        base, class_names = recipe_base_data(name, n_train=n_train, seed=seed, data_dir=data_dir)
     return build_training_set(
         base,
         class_names=class_names,
@@ -95,7 +163,7 @@ def train_with_soft_labels(
     Parameters
     ----------
     name:
-        ``shapes`` or ``mnist``.
+        ``shapes``, ``mnist`` or ``cifar10`` (see the module docstring for its data).
     method:
         ``ce``, ``label-smoothing``, ``mixup``, ``mix-maxent`` or ``ent-wc``.
     method_options:
@@ -121,6 +189,11 @@ def train_with_soft_labels(
     if method not in METHOD_NAMES:
         raise LevelsetsError(f"unknown --method {method!r}; choose one of {', '.join(METHOD_NAMES)}")
     objective = make_method(method, **(method_options or {}))
+    heldout = None
+    if name == "cifar10" and soft_labels is not None:
+        if n_train is not None:
+            raise LevelsetsError("--n-train does not apply with CIFAR-10 soft labels: the file's ids choose the training images")
+        heldout = cifar10_test_split(soft_labels, data_dir=data_dir)[1]
     data = soft_label_training_set(
         name,
         soft_labels=soft_labels,
@@ -148,6 +221,7 @@ def train_with_soft_labels(
         out=out,
         method=objective,
         train_data=data.dataset,
+        heldout_data=heldout,
         extra_card=extra,
         echo=echo,
         **overrides,
