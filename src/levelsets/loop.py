@@ -33,10 +33,22 @@ Labelers
 ``simulator``  the soft-label simulator of seed 001 appendix B.5, fitted on a responses file
                (``simulator_responses``), one simulated annotator per sample (hard label = the
                classifier's top class; the other target class ranked most similar);
-``elicited``   human labels: a soft-label file from ``levelsets labels build`` over elicitation
-               stimuli exported from sample runs (``elicited_labels`` + ``stimuli``). People
-               cannot label new samples inside an unattended loop, so the same elicited set is
-               added in round 1 and no new level sets are sampled afterwards.
+``elicited``   human labels, in one of two modes:
+
+               *offline* (``elicited_labels`` + ``stimuli``): a soft-label file from ``levelsets
+               labels build`` over stimuli exported earlier; the same elicited set is added in
+               round 1 and no new level sets are sampled afterwards;
+
+               *live* (``study`` + ``db``): each round r samples level sets of f_{r-1}, chooses
+               ``stimuli_per_round`` of them where f_{r-1} and the elicited labels disagree most
+               (total variation, :mod:`levelsets.elicitation.live_rounds`; round 1: k-center),
+               adds them to the live study directory as round r, which the running ``levelsets
+               elicit serve STUDY --db DB`` takes up without a restart, waits until each has
+               ``wait_responses`` responses (polling the database every ``poll_seconds``, at
+               most ``timeout`` seconds), then exports every response so far, builds soft labels
+               (``labels build``: T2-clamp, γ = 0.1, annotator mean) and trains f_r on base data +
+               all elicited labels so far. The study directory and the database live outside
+               ``out`` and keep everything collected, whatever happens to the loop.
 
 Weighting: with ``augment_repeat = m`` every augmenting run enters the training set m times
 (duplication), so each labelled level-set sample weighs as much as m base examples.
@@ -99,6 +111,19 @@ class LoopSettings:
         zoo recipe's), training method.
     eval_size, heldout_size:
         Sizes of the near-boundary and ordinary held-out sets.
+    study, db:
+        Live elicitation (module docstring): the study directory the loop adds a round of stimuli
+        to each round (new, or empty), and the response database of the server serving it.
+    stimuli_per_round:
+        Distinct samples shown to people per round (chosen among all targets' samples).
+    wait_responses:
+        Responses (distinct participants) to wait for on each of the round's stimuli.
+    poll_seconds, timeout:
+        How often the database is read while waiting, and how long to wait per round at most
+        (``None``: until done); on timeout the loop goes on with the responses that came back.
+    per_participant, repeats, stimulus_size:
+        Trials per participant batch, repeated trials per batch, and PNG size of the round's
+        stimuli (``levelsets stimuli export`` settings; no catch trials).
     """
 
     world: str = "shapes"
@@ -119,6 +144,15 @@ class LoopSettings:
     simulator_responses: Path | None = None
     elicited_labels: Path | None = None
     stimuli: Path | None = None
+    study: Path | None = None
+    db: Path | None = None
+    stimuli_per_round: int = 20
+    wait_responses: int = 3
+    poll_seconds: float = 10.0
+    timeout: float | None = None
+    per_participant: int = 10
+    repeats: int = 1
+    stimulus_size: int = 160
     seed: int = 0
     device: str = "auto"
     out: Path | None = None
@@ -137,8 +171,7 @@ class LoopSettings:
             raise LevelsetsError("--labeler truth needs a world with a known posterior; use --world shapes")
         if self.labeler == "simulator" and self.simulator_responses is None:
             raise LevelsetsError("--labeler simulator needs --simulator-responses FILE (CIFAR-10S-format responses to fit it)")
-        if self.labeler == "elicited" and (self.elicited_labels is None or self.stimuli is None):
-            raise LevelsetsError("--labeler elicited needs --elicited-labels FILE (from `levelsets labels build`) and --stimuli DIR")
+        self._check_elicited()
         for name in ("samples_per_target", "particles", "steps", "eval_size", "heldout_size", "augment_repeat"):
             if getattr(self, name) < 1:
                 raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1 (got {getattr(self, name)})")
@@ -168,6 +201,62 @@ class LoopSettings:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             self.out = Path("runs") / f"{stamp}-loop-{self.world}-{self.labeler}-seed{self.seed}"
         self.out = Path(self.out)
+        if self.live:
+            out = self.out.expanduser().resolve()
+            for name in ("study", "db"):
+                if Path(getattr(self, name)).expanduser().resolve().is_relative_to(out):
+                    raise LevelsetsError(f"--{name} must lie outside --out {self.out} (the loop replaces --out when it "
+                                         "finishes; the study and its responses must outlive it)")
+
+
+    @property
+    def live(self) -> bool:
+        """True for live elicitation (``study`` + ``db``)."""
+        return self.labeler == "elicited" and self.study is not None
+
+    def _check_elicited(self) -> None:
+        offline = self.elicited_labels is not None or self.stimuli is not None
+        live = self.study is not None or self.db is not None
+        if self.labeler != "elicited":
+            if live:
+                raise LevelsetsError("--study and --db are for --labeler elicited (live elicitation)")
+            return
+        if offline and live:
+            raise LevelsetsError("give either --elicited-labels and --stimuli (labels collected earlier) "
+                                 "or --study and --db (a live study), not both")
+        if not live and (self.elicited_labels is None or self.stimuli is None):
+            raise LevelsetsError("--labeler elicited needs --elicited-labels FILE (from `levelsets labels build`) and --stimuli DIR, "
+                                 "or --study DIR --db FILE for a live study")
+        if not live:
+            return
+        if self.study is None or self.db is None:
+            raise LevelsetsError("a live study needs both --study DIR (where the loop adds stimuli) and --db FILE "
+                                 "(the database `levelsets elicit serve` writes)")
+        for name in ("stimuli_per_round", "wait_responses", "per_participant"):
+            if getattr(self, name) < 1:
+                raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1 (got {getattr(self, name)})")
+        if self.repeats < 0 or self.repeats >= self.per_participant:
+            raise LevelsetsError(f"need 0 ≤ --repeats < --per-participant (got {self.repeats} and {self.per_participant})")
+        if not 8 <= self.stimulus_size <= 2048:
+            raise LevelsetsError(f"--stimulus-size {self.stimulus_size} is out of range; use 8 to 2048 pixels")
+        if not self.poll_seconds > 0:
+            raise LevelsetsError(f"--poll-seconds must be > 0 (got {self.poll_seconds:g})")
+        if self.timeout is not None and not self.timeout > 0:
+            raise LevelsetsError(f"--timeout must be > 0 seconds (got {self.timeout:g})")
+        from levelsets.elicitation.study import is_study
+
+        study = Path(self.study).expanduser()
+        if study.exists() and (not study.is_dir() or is_study(study) or any(study.iterdir())):
+            raise LevelsetsError(f"--study {study} exists and is not empty; give a new directory (the loop writes round 1 "
+                                 "there, and the server's --db is tied to it)")
+        db = Path(self.db).expanduser()
+        if db.exists() and not db.is_file():
+            raise LevelsetsError(f"--db {db} is a directory; give the SQLite file `levelsets elicit serve --db` writes")
+        if db.exists():
+            raise LevelsetsError(f"--db {db} already exists and belongs to another study; give a new file "
+                                 "(the server creates it for this --study)")
+        if not db.parent.is_dir():
+            raise LevelsetsError(f"--db {db}: directory {db.parent} does not exist; create it first")
 
 
 def _check_targets(world: str, targets: Sequence[str]) -> None:
@@ -302,11 +391,57 @@ def _elicited_augment(settings: LoopSettings, out_dir: Path) -> tuple[list[Path]
     return elicited_label_files(Path(settings.stimuli), Path(settings.elicited_labels), out_dir)
 
 
+def _live_round(settings: LoopSettings, r: int, runs: list, names: list[str], labelled, round_dir: Path,
+                echo: Callable[[str], None]) -> dict[str, Any]:
+    """Round ``r`` of live elicitation: choose, add to the study, wait, collect (module docstring)."""
+    from levelsets.elicitation.live_rounds import (
+        add_stimulus_round,
+        choose_stimuli,
+        collect_labels,
+        labelled_samples,
+        wait_for_responses,
+    )
+    from levelsets.elicitation.manifest import load_stimuli
+    from levelsets.elicitation.stimuli import StimuliSettings
+
+    choice = choose_stimuli(runs, settings.stimuli_per_round, labelled=labelled, seed=settings.seed + r)
+    export = StimuliSettings(size=settings.stimulus_size, per_participant=settings.per_participant,
+                             repeats=settings.repeats, catch=0, seed=settings.seed + r, select="random")
+    stimulus_dir = add_stimulus_round(settings.study, r, runs, names, choice, export)
+    new = load_stimuli(stimulus_dir)
+    ids = [sid for sid, rec in new.stimuli.items() if rec["kind"] == "sample"]
+    how = ("spread by k-center (no elicited labels yet)" if choice.rule == "diverse" else
+           f"where f_{r - 1} and the elicited labels disagree most (mean total variation {choice.mean_disagreement['chosen']:.3f} "
+           f"vs {choice.mean_disagreement['candidates']:.3f} over all {choice.candidates} candidates)")
+    echo(f"Round {r}: added {len(ids)} stimuli in {len(new.batches)} batches to the study {settings.study} "
+         f"(round {r}), chosen {how}")
+    limit = "no time limit" if settings.timeout is None else f"at most {settings.timeout:g} s"
+    echo(f"  waiting for {settings.wait_responses} responses per stimulus (database {settings.db}, "
+         f"checked every {settings.poll_seconds:g} s, {limit}) ...")
+    counts = wait_for_responses(settings.db, settings.study, ids, per_stimulus=settings.wait_responses,
+                                poll_seconds=settings.poll_seconds, timeout=settings.timeout, echo=echo,
+                                progress=settings.progress)
+    collected = collect_labels(settings.db, settings.study, round_dir / "elicited",
+                               class_names=runs[0].class_names)
+    echo(f"  {collected['counts']['cifar10s_responses']} responses on {collected['labelled']} stimuli so far "
+         f"({sum(counts.values())} on this round's); labels in {collected['labels']}")
+    summary = {
+        "round": r, "stimuli_dir": str(stimulus_dir), "rule": choice.rule, "candidates": choice.candidates,
+        "stimuli": len(ids), "batches": len(new.batches), "responses_this_round": counts,
+        "elicited_responses": collected["counts"]["cifar10s_responses"], "labelled_stimuli": collected["labelled"],
+        "disagreement_chosen": None if choice.mean_disagreement is None else choice.mean_disagreement["chosen"],
+        "disagreement_candidates": None if choice.mean_disagreement is None else choice.mean_disagreement["candidates"],
+    }
+    return {"summary": summary, "collected": collected,
+            "labelled": labelled_samples(collected["runs"], collected["label_files"])}
+
+
 def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> LoopResult:
     """Run the loop of the module docstring and write its table, plot and per-round artifacts."""
     from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
     from levelsets.devices import resolve_device
     from levelsets.plots import plot_rounds
+    from levelsets.sample_runs import load_run
     from levelsets.sampling import SampleJob, run_sample_job
     from levelsets.seeding import seed_everything
     from levelsets.softlabels.soft_training import train_with_soft_labels
@@ -336,38 +471,56 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                 out=round_dir / "classifier.pt", echo=echo, progress=settings.progress, **recipe,
             )
 
+        def sample_round(r: int, target: str, round_dir: Path):
+            """Sample the level set of ``target`` under f_{r-1} into ``round_dir/runs``; record it in ``details``."""
+            safe = target.replace(":", "_").replace(",", "_")
+            job = SampleJob(
+                world=settings.world, target=target, alpha=settings.alpha, particles=settings.particles,
+                steps=settings.steps, burn_in=settings.burn_in, samples=settings.samples_per_target,
+                seed=settings.seed + 1000 * r, device=str(device), out=round_dir / "runs" / safe,
+                classifier=tmp / f"round_{r - 1}" / "classifier.pt", progress=settings.progress,
+            )
+            done = run_sample_job(job, echo=echo)
+            details.append({"round": r, "target": target, "run": str(Path(f"round_{r}") / "runs" / safe),
+                            **{k: done.summary[k] for k in _RUN_KEYS if k in done.summary}})
+            return job, safe
+
+        live_rounds: list[dict[str, Any]] = []
+        labelled = None
         for r in range(settings.rounds + 1):
             round_dir = tmp / f"round_{r}"
             round_dir.mkdir()
             added = 0
-            if r >= 1 and settings.labeler == "elicited":
+            extra: dict[str, Any] = {}
+            if r >= 1 and settings.live:
+                runs, names = [], []
+                for target in settings.targets:
+                    job, safe = sample_round(r, target, round_dir)
+                    runs.append(load_run(job.out))
+                    names.append(safe)
+                record = _live_round(settings, r, runs, names, labelled, round_dir, echo)
+                live_rounds.append(record["summary"])
+                augment[:] = record["collected"]["runs"]
+                augment_labels[:] = record["collected"]["label_files"]
+                labelled = record["labelled"]
+                added = record["summary"]["stimuli"]
+                extra = {k: record["summary"][k] for k in ("elicited_responses", "labelled_stimuli", "disagreement_chosen")}
+            elif r >= 1 and settings.labeler == "elicited":
                 if r == 1:
-                    from levelsets.sample_runs import load_run
-
                     runs, files = _elicited_augment(settings, round_dir / "elicited")
                     augment += runs
                     augment_labels += files
                     added = sum(len(load_run(run)) for run in runs)
             elif r >= 1:
-                previous = tmp / f"round_{r - 1}" / "classifier.pt"
                 for t, target in enumerate(settings.targets):
-                    safe = target.replace(":", "_").replace(",", "_")
-                    job = SampleJob(
-                        world=settings.world, target=target, alpha=settings.alpha, particles=settings.particles,
-                        steps=settings.steps, burn_in=settings.burn_in, samples=settings.samples_per_target,
-                        seed=settings.seed + 1000 * r, device=str(device), out=round_dir / "runs" / safe,
-                        classifier=previous, progress=settings.progress,
-                    )
-                    done = run_sample_job(job, echo=echo)
-                    details.append({"round": r, "target": target, "run": str(Path(f"round_{r}") / "runs" / safe),
-                                    **{k: done.summary[k] for k in _RUN_KEYS if k in done.summary}})
+                    job, _ = sample_round(r, target, round_dir)
                     augment.append(job.out)
                     augment_labels.append(_simulator_labels(settings, job.out, job.seed + 7 * t + 1) if settings.labeler == "simulator" else None)
                     added += settings.samples_per_target
             echo(f"Round {r}: training on base data + {len(augment)} augmenting run(s) ...")
             model, card = train(round_dir)
             metrics = evaluate_round(model, sets, device)
-            row = {"round": r, "augmenting_runs": len(augment), "added_this_round": added, **metrics}
+            row = {"round": r, "augmenting_runs": len(augment), "added_this_round": added, **extra, **metrics}
             table.append(row)
             echo("  " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
 
@@ -375,6 +528,12 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
         (tmp / "table.md").write_text(markdown_table(table))
         plot_rounds(table, [m for m in ROUND_METRICS if m in table[0]], path=tmp / "rounds.png")
         summary = {"table": table, "runs": details, "eval_sets": sets.description, "wall_seconds": time.perf_counter() - started}
+        if settings.live:
+            from levelsets.elicitation.live_rounds import DISAGREEMENT
+
+            summary["live_study"] = {"study": str(Path(settings.study).resolve()), "db": str(Path(settings.db).resolve()),
+                                     "disagreement": DISAGREEMENT, "round_1": "k-center (no elicited labels yet)",
+                                     "rounds": live_rounds}
         summary.update(provenance(settings=asdict(settings), seed=settings.seed, data=sets.description))
         write_json(tmp / "summary.json", summary)
     echo(f"Wrote {settings.out}")

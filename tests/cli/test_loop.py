@@ -73,6 +73,10 @@ def test_loop_two_rounds_end_to_end(tmp_path):
         (["--burn-in", "20", "--steps", "10"], "--burn-in"),
         (["--augment-repeat", "0"], "--augment-repeat"),
         (["--target", "1vs7"], "target"),
+        (["--labeler", "truth", "--study", "s", "--db", "d.sqlite"], "--study and --db are for --labeler elicited"),
+        (["--labeler", "elicited", "--study", "s"], "--db FILE"),
+        (["--labeler", "elicited", "--study", "s", "--db", "d.sqlite", "--timeout", "0"], "--timeout"),
+        (["--labeler", "elicited", "--study", "s", "--db", "d.sqlite", "--stimuli", "x", "--elicited-labels", "y"], "not both"),
     ],
 )
 def test_bad_input_one_line_and_nothing_written(tmp_path, args, fragment):

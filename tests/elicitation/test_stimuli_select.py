@@ -51,15 +51,24 @@ def shapes_run(directory, *, particles=40, n=8, seed=0, corrupt=False):
     return directory, images, picked
 
 
-def test_default_keeps_every_sample_in_order(tmp_path):
+def test_random_keeps_every_sample_in_order(tmp_path):
     run = make_run(tmp_path / "amb", n=7, seed=1)
-    out = export_stimuli([run], tmp_path / "s", StimuliSettings(**SMALL, seed=3), progress=False)
+    out = export_stimuli([run], tmp_path / "s", StimuliSettings(**SMALL, seed=3, select="random"), progress=False)
     manifest = json.loads((out / "manifest.json").read_text())
     assert [r["id"] for r in manifest["stimuli"]] == [f"amb-{i:04d}" for i in range(7)]
     assert manifest["selection"]["rule"] == "random" and manifest["selection"]["per_run"] is None
     assert manifest["runs"][0]["pool"] == "stored samples" and manifest["runs"][0]["selected"] == 7
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["selection"] == manifest["selection"] and prov["settings"]["select"] == "random"
+
+
+def test_default_is_diverse_and_keeps_every_sample(tmp_path):
+    run = make_run(tmp_path / "amb", n=7, seed=1)
+    out = export_stimuli([run], tmp_path / "s", StimuliSettings(**SMALL, seed=3), progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(r["id"] for r in manifest["stimuli"]) == [f"amb-{i:04d}" for i in range(7)]
+    assert manifest["selection"]["rule"] == "diverse" and manifest["selection"]["per_run"] is None
+    assert manifest["runs"][0]["pool"] == "stored samples" and manifest["runs"][0]["selected"] == 7
 
 
 def test_random_per_run_is_a_seeded_subset_of_the_stored_samples(tmp_path):
@@ -127,7 +136,7 @@ def test_diverse_refuses_a_population_it_cannot_decode_faithfully(tmp_path):
     with pytest.raises(LevelsetsError, match="use --select random"):
         export_stimuli([other], tmp_path / "s", StimuliSettings(**SMALL, per_run=3, select="diverse"), progress=False)
     # random never decodes: it picks among the stored samples
-    out = export_stimuli([other], tmp_path / "s", StimuliSettings(**SMALL, per_run=3), progress=False)
+    out = export_stimuli([other], tmp_path / "s", StimuliSettings(**SMALL, per_run=3, select="random"), progress=False)
     assert {r["source"]["index"] is not None for r in load_stimuli(out).stimuli.values()} == {True}
 
 

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         catch: Annotated[int | None, typer.Option("--catch", help="Catch trials per batch from confident: runs [default: 3 if any, else 0].")] = None,
         mixed: Annotated[int, typer.Option("--mixed", help="Mixed (mixup) images to add, for the mixing-coefficient interface.")] = 0,
         per_run: Annotated[int | None, typer.Option("--per-run", help="Stimuli per run [default: every stored sample].")] = None,
-        select: Annotated[str, typer.Option("--select", help="How --per-run stimuli are chosen: random (a sample of the level set) or diverse (k-center spread over the run's final population, in pixel space).")] = "random",
+        select: Annotated[str, typer.Option("--select", help="How --per-run stimuli are chosen: diverse (k-center spread over the run's final population, in pixel space; default) or random (a random sample of the level set).")] = "diverse",
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out directory.")] = False,
         seed: int = SeedOption,
     ) -> None:

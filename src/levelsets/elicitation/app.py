@@ -76,6 +76,7 @@ from levelsets.elicitation.security import (
 )
 from levelsets.elicitation.security import error_response as _error
 from levelsets.elicitation.store import DEFAULT_LEASE_SECONDS, AnswerConflict, ResponseStore
+from levelsets.elicitation.study import RECHECK_SECONDS, StudyWatcher, is_study
 from levelsets.errors import LevelsetsError
 
 MAX_BODY_BYTES = 16 * 1024
@@ -197,13 +198,15 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
                max_body_bytes: int = MAX_BODY_BYTES, allowed_host: Iterable[str] = (),
                completion_code: str | None = None, completion_url: str | None = None,
                lease_minutes: float = DEFAULT_LEASE_SECONDS / 60, allowlist: Iterable[str] | None = None,
-               clock: Callable[[], float] = time.time) -> FastAPI:
+               clock: Callable[[], float] = time.time, recheck_seconds: float = RECHECK_SECONDS) -> FastAPI:
     """Build the study app for one stimulus directory and one database.
 
     Parameters
     ----------
     stimulus_dir:
-        Output of ``levelsets stimuli export``.
+        Output of ``levelsets stimuli export``, or a live study directory
+        (:mod:`levelsets.elicitation.study`): its new rounds are taken up without a restart,
+        checked at most every ``recheck_seconds`` on the next request.
     db:
         SQLite file for the responses (created when missing; must belong to the same study and be
         writable).
@@ -223,6 +226,8 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
         Participant ids allowed to take part (``None``: anyone).
     clock:
         Current Unix time (tests inject a fake one to expire leases).
+    recheck_seconds:
+        Live studies only: how often (at most) ``study.json`` is looked at for new rounds.
 
     Raises
     ------
@@ -235,7 +240,13 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
     settings = {"lease_minutes": lease_minutes, "allowed_hosts": hosts, "allowlist": allowlist is not None,
                 "completion_code": completion_code is not None, "completion_url": completion_url is not None}
     store = ResponseStore(db, stimuli, lease_seconds=60.0 * lease_minutes, clock=clock, settings=settings)
-    files = {Path(record["file"]).name: record["file"] for record in stimuli.stimuli.values()}
+    watcher = StudyWatcher(stimuli.root, store.extend, interval=recheck_seconds) if is_study(stimuli.root) else None
+
+    def current() -> StimulusSet:
+        """The served stimulus set: the store's, after taking up a live study's new rounds."""
+        if watcher is not None:
+            watcher.refresh()
+        return store.stimuli
     static_dir = resources.files("levelsets.elicitation").joinpath("static")
     allowed = None if allowlist is None else frozenset(allowlist)
     completion = None
@@ -252,6 +263,7 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
     )
     app.state.store = store
     app.state.stimuli = stimuli
+    app.state.watcher = watcher
     app.state.allowed_hosts = hosts
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
@@ -303,8 +315,9 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
 
     @app.get("/stimuli/{name}", include_in_schema=False)
     def stimulus_image(name: str) -> Response:
-        relative = files.get(name)
-        data = None if relative is None else read_confined(stimuli.root, relative)
+        served = current()
+        relative = served.image_files.get(name)
+        data = None if relative is None else read_confined(served.root, relative)
         if data is None:
             return _error(404, None, "no such stimulus image")
         return Response(content=data, media_type="image/png")
@@ -323,7 +336,9 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
                 check_platform_id(value)
             except ValueError as exc:
                 return _error(422, name, str(exc))
+        current()
         row = store.open_session(participant, platform_study_id=study_id, platform_session_id=session_id)
+        stimuli = store.stimuli  # read after the assignment: it holds every batch index given out so far
         batch = stimuli.batches[row.batch]
         trials = []
         for trial in batch["trials"]:
@@ -387,9 +402,11 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
                          422: {"model": ErrorOut}},
               summary="Store one trial's answer (idempotent for the same answer; 409 for a changed one)")
     def post_response(body: ResponseIn):
+        current()
         row, denied = _known(body.participant)
         if denied:
             return denied
+        stimuli = store.stimuli
         try:
             kind, answer = check_answer(body, stimuli, row.batch)
         except AnswerError as exc:
@@ -417,7 +434,9 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
         return None
 
     def _progress_data() -> dict:
-        return {"study_id": stimuli.study_id, "participants": store.participants(),
+        served = current()
+        return {"study_id": stimuli.study_id, "rounds": max((b.get("round", 1) for b in served.batches), default=1),
+                "participants": store.participants(),
                 "per_stimulus": store.counts_per_stimulus(), "batches": store.batch_load(),
                 "lease_minutes": lease_minutes}
 

@@ -28,6 +28,7 @@ labeler).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,10 @@ class StimulusSet:
     stimuli:
         Stimulus id → its manifest record.
     batches:
-        The per-participant batches (``label_order`` and ``trials``).
+        The per-participant batches (``label_order`` and ``trials``; in a live study also the
+        ``round`` they belong to).
+    runs:
+        The manifest's run records (``name``, ``path``, ...): the sample runs the stimuli came from.
     """
 
     root: Path
@@ -66,6 +70,18 @@ class StimulusSet:
     class_names: tuple[str, ...]
     stimuli: dict[str, dict]
     batches: list[dict]
+    runs: tuple[dict, ...] = ()
+
+    @property
+    def assignable(self) -> list[int]:
+        """Batches a newcomer may get: those of the newest round (every batch outside a live study)."""
+        newest = max((b.get("round", 0) for b in self.batches), default=0)
+        return [i for i, b in enumerate(self.batches) if b.get("round", 0) == newest]
+
+    @functools.cached_property
+    def image_files(self) -> dict[str, str]:
+        """Image file name (as in the ``/stimuli/<name>`` URL) → its path relative to :attr:`root`."""
+        return {Path(record["file"]).name: record["file"] for record in self.stimuli.values()}
 
     def image_path(self, stimulus_id: str) -> Path:
         """Return the PNG of ``stimulus_id`` inside :attr:`root` (``KeyError`` when unknown)."""
@@ -102,16 +118,20 @@ def _read_json(path: Path) -> dict:
 
 
 def load_stimuli(directory: str | Path) -> StimulusSet:
-    """Read and check a stimulus directory.
+    """Read and check a stimulus directory, or merge a live study's rounds (:mod:`levelsets.elicitation.study`).
 
     Raises
     ------
     LevelsetsError
         When the directory, its manifest or batches are missing or malformed, or a PNG is missing.
     """
+    from levelsets.elicitation.study import is_study, load_study
+
     root = Path(directory).expanduser().resolve()
     if not root.is_dir():
         raise LevelsetsError(f"{directory} is not a directory; give the --out directory of `levelsets stimuli export`")
+    if is_study(root):
+        return load_study(root)
     manifest = _read_json(root / MANIFEST_FILE)
     batches = _read_json(root / BATCHES_FILE)
     if manifest.get("format") != FORMAT:
@@ -135,7 +155,9 @@ def load_stimuli(directory: str | Path) -> StimulusSet:
             raise LevelsetsError(f"stimulus {sid}: image {record['file']} is missing from {root}; re-run `levelsets stimuli export`")
     if manifest.get("study_id") != batches.get("study_id"):
         raise LevelsetsError(f"{root}: manifest.json and batches.json come from different exports; re-run `levelsets stimuli export`")
-    return StimulusSet(root=root, study_id=str(manifest["study_id"]), class_names=class_names, stimuli=stimuli, batches=batch_list)
+    runs = tuple(r for r in manifest.get("runs", []) if isinstance(r, dict))
+    return StimulusSet(root=root, study_id=str(manifest["study_id"]), class_names=class_names, stimuli=stimuli,
+                       batches=batch_list, runs=runs)
 
 
 ELICITED_INDEX_FILE = "elicited.json"
@@ -250,7 +272,7 @@ def elicited_label_files(
     labels_file = Path(labels_file)
     labels = load_soft_labels(labels_file, class_names=stimuli.class_names)
     by_run = _elicited_by_run(stimuli, labels, labels_file)
-    names = {str(r.get("path")): str(r["name"]) for r in json.loads((stimuli.root / MANIFEST_FILE).read_text()).get("runs", [])}
+    names = {str(r.get("path")): str(r["name"]) for r in stimuli.runs}
     order = [p for p in names if p in by_run] + sorted(p for p in by_run if p not in names)
 
     plans = []

@@ -3,13 +3,13 @@ r"""Export sample runs as elicitation stimuli (``levelsets stimuli export``).
 Every sample of every run becomes a PNG (upscaled with Lanczos, as seed 001 §3.2.1 does for
 CIFAR-10H: 32 px → 160 px), or, with ``per_run`` = n, n of them per run chosen by ``select``:
 ``random`` (a seeded uniform choice among the run's stored samples, which are themselves an
-equal-weight resample of the sampler's final population) or ``diverse`` (greedy k-center,
+equal-weight resample of the sampler's final population) or ``diverse`` (the default; greedy k-center,
 :func:`levelsets.evaluation.sample_quality.select_diverse`, in the pixel space of
 :data:`~levelsets.evaluation.sample_quality.FEATURE_SPACE`, over the run's *final population* when
 ``samples.npz`` stores it — its latents decoded by the run's generator, checked against the stored
-images — and over the stored samples otherwise). ``random`` is the default: the stimuli stay a
-sample of the level set, so elicited soft labels average over it as it is; ``diverse`` spreads a
-small study over every visual family at the price of over-representing rare, outlying images. Samples of runs whose target is ``confident:C`` are *catch trials*
+images — and over the stored samples otherwise). ``diverse`` spreads a small study over every
+visual family at the price of over-representing rare, outlying images; ``random`` keeps the
+stimuli a sample of the level set, so elicited soft labels average over it as it is. Samples of runs whose target is ``confident:C`` are *catch trials*
 (expected answer: the target's most probable class). Optionally, *mixed* images are made as in
 mixup, :math:`\tilde x = \lambda x_a + (1 - \lambda) x_b` for two samples the classifier puts in
 different classes, with :math:`\lambda \in \{0.1, 0.25, 0.5, 0.75, 0.9\}` (seed 001 §4.2.1).
@@ -103,7 +103,7 @@ class StimuliSettings:
     mixed: int = 0
     seed: int = 0
     per_run: int | None = None
-    select: str = "random"
+    select: str = "diverse"
 
     def __post_init__(self) -> None:
         if self.select not in SELECT_RULES:

@@ -22,7 +22,8 @@ database is upgraded in place when opened):
 ``server_starts``
     one row per server start (the start also proves the database is writable).
 
-**Assignment and leases.** A new participant gets the batch held by the fewest participants,
+**Assignment and leases.** A new participant gets the batch held by the fewest participants
+(among the newest round's batches in a live study, :mod:`levelsets.elicitation.study`),
 where a participant holds their batch when they completed it or their lease is active (not
 returned and ``lease_expires`` in the future); ties go to the lowest batch index. Every request of
 a participant renews the lease to ``now + lease_seconds``; a participant marked returned, or
@@ -136,6 +137,18 @@ class Stored:
     stored: bool
     answered: list[int]
     completed: bool
+
+
+def appended_only(before: StimulusSet, after: StimulusSet) -> str | None:
+    """Why ``after`` is not ``before`` plus appended stimuli and batches (None when it is)."""
+    if list(before.class_names) != list(after.class_names):
+        return "other class names"
+    for sid, record in before.stimuli.items():
+        if after.stimuli.get(sid) != record:
+            return f"stimulus {sid} is gone or different"
+    if after.batches[: len(before.batches)] != before.batches:
+        return "an existing batch is gone or different"
+    return None
 
 
 class AnswerConflict(Exception):
@@ -273,7 +286,7 @@ class ResponseStore:
         con.execute("COMMIT")
 
     def _bind_study(self, con: sqlite3.Connection, stimuli: StimulusSet) -> None:
-        row = con.execute("SELECT study_id FROM study").fetchone()
+        row = con.execute("SELECT study_id, stimulus_set FROM study").fetchone()
         if row is None:
             con.execute(
                 "INSERT INTO study (study_id, stimulus_set, created) VALUES (?, ?, ?)",
@@ -284,6 +297,33 @@ class ResponseStore:
                 f"--db {self.path} belongs to study {row[0]}, but the stimulus directory is study "
                 f"{stimuli.study_id}; use a new --db for a new stimulus set"
             )
+        else:
+            self._take_up(con, StimulusSet.from_dict(json.loads(row[1])), stimuli)
+
+    def _take_up(self, con: sqlite3.Connection, before: StimulusSet, after: StimulusSet) -> None:
+        """Record ``after`` in the database when it only appends rounds to ``before`` (else raise)."""
+        if before.to_dict() == after.to_dict():
+            return
+        problem = appended_only(before, after)
+        if problem:
+            raise LevelsetsError(f"--db {self.path}: the study's stimuli changed ({problem}); rounds may only be added")
+        con.execute("UPDATE study SET stimulus_set = ?", (json.dumps(after.to_dict()),))
+
+    def extend(self, stimuli: StimulusSet) -> None:
+        """Take up a live study's new rounds (one transaction); the served set becomes ``stimuli``.
+
+        Raises
+        ------
+        LevelsetsError
+            When ``stimuli`` is another study, or does not keep every stimulus and batch already
+            recorded unchanged (and in place).
+        """
+        if stimuli.study_id != self.stimuli.study_id:
+            raise LevelsetsError(f"study {stimuli.study_id} is not the served study {self.stimuli.study_id}")
+        with self._write() as con:
+            (stored,) = con.execute("SELECT stimulus_set FROM study").fetchone()
+            self._take_up(con, StimulusSet.from_dict(json.loads(stored)), stimuli)
+        self.stimuli = stimuli
 
     # participants -----------------------------------------------------------------------------
     def participant(self, participant_id: str) -> Participant | None:
@@ -324,7 +364,8 @@ class ResponseStore:
         """Return the participant, assigning a batch on the first visit and renewing the lease.
 
         A new participant gets the batch with the fewest completed + actively leased
-        participants (lowest index on ties). The platform's study and session ids, when given,
+        participants (lowest index on ties), among the batches of the newest round of a live
+        study (every batch otherwise). The platform's study and session ids, when given,
         are recorded (the latest on the participant, every distinct pair in ``platform_sessions``).
         """
         now = self.clock()
@@ -332,7 +373,7 @@ class ResponseStore:
             exists = con.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone()
             if exists is None:
                 holders = self._holders(con, now)
-                batch = min(range(len(holders)), key=lambda b: (holders[b], b))
+                batch = min(self.stimuli.assignable, key=lambda b: (holders[b], b))
                 ordinal = con.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
                 con.execute(
                     "INSERT INTO participants (id, batch, ordinal, created, lease_expires) VALUES (?, ?, ?, ?, ?)",
@@ -480,6 +521,12 @@ class ResponseStore:
                 "comprehension_answers": json.loads(answers), "comprehension_passed": passed,
             })
         return out
+
+    def responders_per_stimulus(self) -> dict[str, int]:
+        """Stimulus id → number of distinct participants who answered it (repeats count once)."""
+        with self._read() as con:
+            return {sid: n for sid, n in con.execute(
+                "SELECT stimulus, COUNT(DISTINCT participant) FROM responses GROUP BY stimulus")}
 
     def counts_per_stimulus(self) -> dict[str, int]:
         """Stimulus id → number of stored responses (every stimulus listed, zeros included)."""

@@ -266,6 +266,27 @@ class SoftLabelSimulator:
         numpy.ndarray
             (N, K) float64, rows sum to 1.
         """
+        settings = ConstructionSettings("t2-clamp", self.gamma)
+        responses = self.draw_responses(hard_labels, similarity=similarity, high_entropy=high_entropy, seed=seed)
+        out = np.empty((len(responses), self.num_classes))
+        for n, response in enumerate(responses):
+            out[n] = construct_label(response, self.num_classes, settings)
+        return out
+
+    def draw_responses(
+        self,
+        hard_labels: np.ndarray,
+        *,
+        similarity: np.ndarray | None = None,
+        high_entropy: np.ndarray | None = None,
+        seed: int = 0,
+    ) -> list[Response]:
+        """Simulate one annotator's *response* (steps 1–4 of the module docstring) per hard label.
+
+        The same draws as :meth:`generate` (same seed, same responses); :meth:`generate` turns
+        them into labels with step 5. Probabilities are in [0, 1]; a simulated participant of a
+        live study posts them as percentages.
+        """
         k = self.num_classes
         hard = np.asarray(hard_labels, dtype=np.int64)
         if hard.ndim != 1 or (hard.size and (hard.min() < 0 or hard.max() >= k)):
@@ -277,9 +298,8 @@ class SoftLabelSimulator:
         if high.shape != hard.shape:
             raise LevelsetsError("high_entropy must have one entry per hard label")
         rng = np.random.default_rng(seed)
-        settings = ConstructionSettings("t2-clamp", self.gamma)
-        out = np.empty((hard.size, k))
-        for n, (c, is_high) in enumerate(zip(hard, high, strict=True)):
+        out: list[Response] = []
+        for c, is_high in zip(hard, high, strict=True):
             g = self.groups["high" if is_high else "low"]
             p1 = float(rng.beta(*g.top1))
             others = np.array([j for j in range(k) if j != c])
@@ -290,7 +310,7 @@ class SoftLabelSimulator:
                 top2 = int(order[0])
                 top2_prob = min(float(rng.beta(*g.top2)), p1)
             impossible = frozenset(int(j) for j in order[k_p:])
-            out[n] = construct_label(Response(int(c), p1, top2, top2_prob, impossible), k, settings)
+            out.append(Response(int(c), p1, top2, top2_prob, impossible))
         return out
 
     @classmethod
