@@ -1,0 +1,67 @@
+"""Safe outputs for the commands test_safe_outputs.py leaves out: train vae, loop --out ., live-loop paths.
+
+Each must answer one line, exit 2, and leave the user's files where they were (issue 15, item 1).
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from levelsets.cli import app
+
+runner = CliRunner()
+
+
+def _snapshot(root):
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
+def _one_line_error(result, needle):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert needle in lines[0], lines[0]
+
+
+@pytest.fixture
+def user_tree(tmp_path, monkeypatch):
+    """A user's project: the working directory is project/work, with files of theirs around it."""
+    project = tmp_path / "project"
+    work = project / "work"
+    work.mkdir(parents=True)
+    (project / "paper.tex").write_text("do not lose me")
+    (work / "data.csv").write_text("1,2,3")
+    (work / "results").mkdir()
+    (work / "results" / "notes.md").write_text("mine")
+    monkeypatch.chdir(work)
+    return project
+
+
+@pytest.mark.parametrize(("out", "needle"), [(".", "current directory"), ("..", "holds the current directory"),
+                                             ("results", "not empty")])
+def test_train_vae_never_replaces_a_users_folder(user_tree, out, needle):
+    before = _snapshot(user_tree)
+    _one_line_error(runner.invoke(app, ["train", "vae", "--out", out]), needle)
+    assert _snapshot(user_tree) == before
+
+
+@pytest.mark.parametrize("out", [".", "results"])
+def test_loop_never_replaces_a_users_folder(user_tree, out):
+    before = _snapshot(user_tree)
+    result = runner.invoke(app, ["loop", "--world", "shapes", "--rounds", "1", "--out", out, "--overwrite", "--quiet"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert _snapshot(user_tree) == before
+
+
+@pytest.mark.parametrize(("study", "db", "needle"), [
+    ("results", "new.sqlite", "--study results exists and is not empty"),
+    ("new-study", "data.csv", "--db data.csv already exists"),
+    ("new-study", "results", "--db results is a directory"),
+    ("loop/study", "new.sqlite", "must lie outside --out"),
+])
+def test_live_loop_never_touches_a_users_files(user_tree, study, db, needle):
+    before = _snapshot(user_tree)
+    result = runner.invoke(app, ["loop", "--labeler", "elicited", "--study", study, "--db", db, "--out", "loop", "--quiet"])
+    _one_line_error(result, needle)
+    assert _snapshot(user_tree) == before
