@@ -98,11 +98,12 @@ def test_rounds_may_only_be_appended(tmp_path, runs):
 def test_a_running_server_keeps_the_old_set_when_the_study_is_broken(tmp_path, runs):
     study, db = tmp_path / "study", tmp_path / "db.sqlite"
     add(study, 1, runs, {0: [0, 1]})
-    app = create_app(study, db, recheck_seconds=0.0)
+    app = create_app(study, db, admin_token="t", recheck_seconds=0.0)
     client = TestClient(app, base_url="http://127.0.0.1")
     (study / STUDY_FILE).write_text("{not json")
     assert client.get("/api/session", params={"participant": "p"}).status_code == 200
     assert "not valid JSON" in app.state.watcher.last_error
+    assert "not valid JSON" in client.get("/admin/progress", params={"token": "t"}).json()["study_error"]
 
 
 def test_total_variation_and_nearest_neighbour_prediction():

@@ -438,7 +438,7 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
         return {"study_id": stimuli.study_id, "rounds": max((b.get("round", 1) for b in served.batches), default=1),
                 "participants": store.participants(),
                 "per_stimulus": store.counts_per_stimulus(), "batches": store.batch_load(),
-                "lease_minutes": lease_minutes}
+                "lease_minutes": lease_minutes, "study_error": None if watcher is None else watcher.last_error}
 
     @app.get("/admin/progress", summary="Responses per stimulus, per participant and per batch (admin token)")
     def admin_progress(request: Request):

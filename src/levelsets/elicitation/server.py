@@ -24,7 +24,7 @@ def bind_warning(host: str) -> str | None:
     if is_loopback(host):
         return None
     return (f"warning: --host {host} makes the study reachable from other machines over plain HTTP; "
-            "bind 127.0.0.1 behind a TLS reverse proxy instead (see the README, deployment)")
+            "bind 127.0.0.1 behind a TLS reverse proxy instead (see docs/elicitation.md, deployment)")
 
 
 def check_port(host: str, port: int) -> None:
