@@ -64,7 +64,7 @@ def _forwarded() -> list[inspect.Parameter]:
     return params
 
 
-def sweep(**options: typing.Any) -> None:
+def sweep(ctx: typer.Context, **options: typing.Any) -> None:
     """Run `levelsets sample` for every target × prior × seed, one Ray task per cell.
 
     Each cell writes what `levelsets sample` writes into --out/<cell>/; --out/sweep.json lists every
@@ -80,7 +80,7 @@ def sweep(**options: typing.Any) -> None:
         priors=split_list(own["priors"], "--priors") if own["priors"] is not None else None,
         seeds=parse_seeds(own["seeds"]), out=own["out"], options=options, address=own["address"],
         resume=own["resume"], num_cpus=own["num_cpus"], cell_threads=own["cell_threads"],
-        cell_gpus=own["cell_gpus"], retries=own["retries"], progress=not quiet,
+        cell_gpus=own["cell_gpus"], retries=own["retries"], progress=not quiet, command=_command_line(ctx),
     )
     echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
     result = run_sweep(spec, echo=echo)
@@ -95,10 +95,30 @@ def sweep(**options: typing.Any) -> None:
 
 
 sweep.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [*(p.replace(annotation=typing.get_type_hints(_sweep_options)[p.name])
+    [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+     *(p.replace(annotation=typing.get_type_hints(_sweep_options)[p.name])
        for p in inspect.signature(_sweep_options).parameters.values()), *_forwarded()]
 )
 sweep.__annotations__ = {p.name: p.annotation for p in sweep.__signature__.parameters.values()}
+
+
+def _command_line(ctx: typer.Context) -> list[str]:
+    """``levelsets sweep`` and the options given on its command line, rebuilt from the parsed context.
+
+    Each cell records this as its ``command`` (not Ray's worker script, nor whatever program
+    invoked the CLI, e.g. a test runner).
+    """
+    words = ["levelsets", ctx.info_name or "sweep"]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if param.param_type_name != "option" or source is None or source.name == "DEFAULT":
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag:
+            words += (param.opts if value else param.secondary_opts)[:1]
+        elif value is not None:
+            words += [param.opts[0], str(value)]
+    return words
 
 
 def _print_table(record: dict) -> None:
@@ -108,8 +128,8 @@ def _print_table(record: dict) -> None:
     from levelsets.workflows.sweep_table import COLUMNS, rows
 
     table = Table(title=f"sweep · {record['counts']['done']} done, {record['counts']['failed']} failed")
-    for column in COLUMNS:
-        table.add_column(column, overflow="fold")
+    for column in COLUMNS:  # the cell name in full (it is the directory); the other columns fold
+        table.add_column(column, overflow="fold", no_wrap=column == "cell")
     for row in rows(record):
         table.add_row(*row)
     Console().print(table)

@@ -64,6 +64,9 @@ class SweepSpec:
         How often Ray re-runs a task whose worker died.
     progress:
         Show a progress bar over cells.
+    command:
+        The command line recorded as every cell's ``command`` (``levelsets sweep`` fills it in);
+        default: this process's ``sys.argv``.
     """
 
     targets: list[str]
@@ -78,6 +81,7 @@ class SweepSpec:
     cell_gpus: float = 0.0
     retries: int = 3
     progress: bool = True
+    command: list[str] | None = None
 
 
 @dataclass
@@ -364,10 +368,10 @@ def run_sweep(spec: SweepSpec, *, echo: Callable[[str], None] = print, cell_fn: 
         header = _header(spec, out, cells, cluster.describe())
         out.mkdir(parents=True, exist_ok=True)
         _write(out, header, records, started)
-        task = ray.remote(cell_fn).options(num_cpus=spec.cell_threads, num_gpus=spec.cell_gpus,
-                                           max_retries=spec.retries, retry_exceptions=False)
+        task = ray.remote(_as_function(cell_fn)).options(num_cpus=spec.cell_threads, num_gpus=spec.cell_gpus,
+                                                         max_retries=spec.retries, retry_exceptions=False)
         by_prior = {prior: ray.put(blob) for prior, blob in files.items()}
-        argv = [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else []
+        argv = list(spec.command) if spec.command else [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else []
         running = {
             task.remote(_job_kwargs(cell.job), by_prior[cell.prior], model_home=str(model_home().resolve()),
                         threads=spec.cell_threads, argv=argv): cell
@@ -391,6 +395,20 @@ def run_sweep(spec: SweepSpec, *, echo: Callable[[str], None] = print, cell_fn: 
     record = _write(out, header, records, started, final=True)
     failed = sum(r["status"] == "failed" for r in records.values())
     return SweepResult(out=out, record=record, failed=failed)
+
+
+def _as_function(cell_fn: CellFn) -> CellFn:
+    """``cell_fn`` as a plain function: ``ray.remote`` refuses other callables (``functools.partial``)."""
+    import inspect
+
+    if inspect.isfunction(cell_fn):
+        return cell_fn
+
+    def cell(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return cell_fn(*args, **kwargs)
+
+    cell.__name__ = cell.__qualname__ = getattr(cell_fn, "__name__", "cell")
+    return cell
 
 
 def _job_kwargs(job: SampleJob) -> dict[str, Any]:
@@ -436,7 +454,7 @@ def _header(spec: SweepSpec, out: Path, cells: list[Cell], cluster: dict[str, An
 
 def _write(out: Path, header: dict[str, Any], records: dict[str, dict[str, Any]], started: float, *,
            final: bool = False) -> dict[str, Any]:
-    from levelsets.artifacts import write_json
+    from levelsets.artifacts import to_jsonable, write_json
     from levelsets.workflows.sweep_table import markdown_table
 
     statuses = [r["status"] for r in records.values()]
@@ -447,6 +465,7 @@ def _write(out: Path, header: dict[str, Any], records: dict[str, dict[str, Any]]
         "wall_seconds": time.perf_counter() - started,
         **header,
     }
+    record = to_jsonable(record)  # what the file holds (NaN → null), also for the caller
     write_json(out / "sweep.json", record)
     if final:
         (out / "sweep.md").write_text(markdown_table(record))
