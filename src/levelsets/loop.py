@@ -235,6 +235,10 @@ class LoopSettings:
         for name in ("stimuli_per_round", "wait_responses", "per_participant"):
             if getattr(self, name) < 1:
                 raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1 (got {getattr(self, name)})")
+        candidates = self.samples_per_target * len(self.targets or DEFAULT_TARGETS[self.world])
+        if self.stimuli_per_round > candidates:
+            raise LevelsetsError(f"--stimuli-per-round {self.stimuli_per_round} exceeds the {candidates} samples a round draws "
+                                 "(--samples-per-target × targets); lower it or sample more")
         if self.repeats < 0 or self.repeats >= self.per_participant:
             raise LevelsetsError(f"need 0 ≤ --repeats < --per-participant (got {self.repeats} and {self.per_participant})")
         if not 8 <= self.stimulus_size <= 2048:

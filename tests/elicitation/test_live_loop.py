@@ -110,13 +110,14 @@ def test_two_live_rounds_with_simulated_participants(tmp_path):
         ({"poll_seconds": 0.0}, "--poll-seconds"),
         ({"timeout": -1.0}, "--timeout"),
         ({"repeats": 4}, "--repeats"),
+        ({"stimuli_per_round": 17}, "exceeds the 16 samples"),
     ],
 )
 def test_live_settings_errors(tmp_path, change, fragment):
     from levelsets.errors import LevelsetsError
 
     kwargs = {**TINY, "labeler": "elicited", "study": tmp_path / "study", "db": tmp_path / "db.sqlite",
-              "per_participant": 4, "out": tmp_path / "loop"} | change
+              "per_participant": 4, "stimuli_per_round": 6, "out": tmp_path / "loop"} | change
     with pytest.raises(LevelsetsError, match=fragment):
         LoopSettings(**kwargs)
     assert list(tmp_path.iterdir()) == []
