@@ -268,3 +268,49 @@ def test_cifar10s_standin_builds_cifar10_labels(tmp_path):
     assert agg.shape == (3, 10)
     np.testing.assert_allclose(agg.sum(axis=1), 1.0)
     assert agg.argmax(axis=1).tolist() == [3, 5, 9]  # the most probable class keeps the most mass
+
+
+def test_download_path_fetches_checks_and_unpacks_the_archive(tmp_path, monkeypatch):
+    # torchvision's real downloader, pointed at a loopback HTTP server holding an archive of the stand-in
+    import functools
+    import hashlib
+    import http.server
+    import tarfile
+    import threading
+
+    import torchvision
+
+    write_cifar10_standin(tmp_path / "src", per_batch=3, n_test=5, seed=4)
+    served = tmp_path / "served"
+    served.mkdir()
+    archive = served / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "src" / cifar10.FOLDER, arcname=cifar10.FOLDER)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # noqa: D102
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", f"http://127.0.0.1:{server.server_port}/{archive.name}")
+        monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", hashlib.md5(archive.read_bytes()).hexdigest())
+        notes = []
+        got = cifar10.load_cifar10("heldout", data_dir=tmp_path / "home", download=True, echo=notes.append)
+        want = cifar10.load_cifar10("heldout", data_dir=tmp_path / "src")
+        np.testing.assert_array_equal(got.images, want.images)
+        assert (tmp_path / "home" / cifar10.FOLDER / "data_batch_5").is_file() and len(notes) == 1
+        # present now: no second download
+        cifar10.load_cifar10("train", data_dir=tmp_path / "home", download=True, echo=notes.append)
+        assert len(notes) == 1
+        # an archive whose MD5 does not match fails torchvision's check: one line, nothing loaded
+        monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", "0" * 32)
+        with pytest.raises(LevelsetsError) as exc:
+            cifar10.load_cifar10("heldout", data_dir=tmp_path / "other", download=True)
+        assert one_line(exc).startswith("could not download CIFAR-10")
+        assert not (tmp_path / "other" / archive.name).exists()  # the failed download is not left behind
+    finally:
+        server.shutdown()
+        server.server_close()

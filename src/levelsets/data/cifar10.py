@@ -285,6 +285,8 @@ def _download(root: Path) -> None:
     """Fetch the python release into ``root/cifar-10-batches-py`` with torchvision's downloader."""
     import torchvision
 
+    archive = root / torchvision.datasets.CIFAR10.filename
+    existed = archive.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
         # torchvision checks the archive's MD5; we read the batches ourselves (restricted unpickler)
@@ -293,6 +295,8 @@ def _download(root: Path) -> None:
             md5=torchvision.datasets.CIFAR10.tgz_md5,
         )
     except Exception as exc:  # network errors come in many types
+        if not existed and archive.is_file():
+            archive.unlink()  # a partial or failed download of ours: do not leave it to be mistaken for the release
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise LevelsetsError(
             f"could not download CIFAR-10 into {root} ({reason}); check the internet connection, "
