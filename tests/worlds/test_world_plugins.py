@@ -6,6 +6,7 @@ file; each broken plugin gives one `error:` line naming the plugin and the probl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import textwrap
@@ -85,6 +86,8 @@ def test_users_own_world_file_end_to_end(tmp_path, monkeypatch):
         assert np.abs(run.probs - run.target).max() <= 0.05 + 1e-6
 
     # stimulus export from another directory: the diverse rule decodes the final population by reloading the plugin
+    if run.population_latents is None:  # runs that do not store their population yet: use the stored samples as one
+        dataclasses.replace(run, population_latents=run.latents, population_probs=run.probs).save(run_dir)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -93,7 +96,13 @@ def test_users_own_world_file_end_to_end(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     manifest = json.loads((elsewhere / "stim" / "manifest.json").read_text())
     assert len(manifest["stimuli"]) == 4
+    assert all(s["source"]["pool"] == "final population" for s in manifest["stimuli"]), manifest["stimuli"][0]
     assert all((elsewhere / "stim" / s["file"]).is_file() for s in manifest["stimuli"])
+    # an edited plugin no longer reproduces the run's images: one line, nothing written
+    plugin.write_text(plugin.read_text().replace("manual_seed(1234)", "manual_seed(4321)"))
+    result = runner.invoke(app, ["stimuli", "export", str(run_dir), "--out", "stim2", "--per-run", "4", "--seed", "0"])
+    assert "decodes the run's samples differently" in one_error_line(result)
+    assert not (elsewhere / "stim2").exists()
 
     # the loop retrains a built-in classifier recipe: a plugin world is refused in one line, nothing written
     monkeypatch.chdir(work)
