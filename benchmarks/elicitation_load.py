@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         runs = args.runs or synthetic_runs(tmp, args.seed)
@@ -62,7 +64,9 @@ def main() -> None:
         stimuli = export_stimuli(runs, tmp / "stimuli", settings, progress=False)
         report = run_load_check(stimuli, tmp / "responses.sqlite", participants=args.participants,
                                 kill_after=args.kill_after, seed=args.seed, log=tmp / "server.log")
-    record = {"benchmark": "elicitation_load", **report,
+    load = {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()],
+            "note": "1/5/15-minute load averages of this machine (2 cores shared with other jobs)"}
+    record = {"benchmark": "elicitation_load", **report, "load_average": load,
               "stimuli": "synthetic runs" if not args.runs else [str(r) for r in args.runs],
               "provenance": provenance(settings=vars(args) | {"runs": None if not args.runs else [str(r) for r in args.runs],
                                                                "out": str(args.out)}, seed=args.seed)}
@@ -73,7 +77,8 @@ def main() -> None:
           f"stored {report['distinct_stored']}, lost {report['lost']}, duplicated {report['duplicated']}; "
           f"leases {report['lease_minutes']:g} min, completion codes {report['completion_codes']} "
           f"(early {report['early_codes']}); "
-          f"POST p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; {report['wall_seconds']:.1f} s -> {args.out}")
+          f"POST p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; {report['wall_seconds']:.1f} s "
+          f"(load average {load['before'][0]:.1f} -> {load['after'][0]:.1f}) -> {args.out}")
 
 
 if __name__ == "__main__":
