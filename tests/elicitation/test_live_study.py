@@ -160,3 +160,13 @@ def test_wait_times_out_with_a_message_and_counts_distinct_participants(tmp_path
         other = tmp_path / "other"
         add(other, 1, runs, {1: [0]})
         wait_for_responses(db, other, ids, per_stimulus=1, poll_seconds=0.01, timeout=1, progress=False)
+
+
+def test_a_study_without_rounds_cannot_be_served_yet(tmp_path):
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / STUDY_FILE).write_text(json.dumps({"format": "levelsets-study/1", "study_id": "x", "class_names": ["a", "b"],
+                                                "rounds": []}))
+    with pytest.raises(LevelsetsError, match="has no round yet"):
+        create_app(study, tmp_path / "db.sqlite")
+    assert not (tmp_path / "db.sqlite").exists()
