@@ -297,7 +297,7 @@ class ResponseStore:
                 f"--db {self.path} belongs to study {row[0]}, but the stimulus directory is study "
                 f"{stimuli.study_id}; use a new --db for a new stimulus set"
             )
-        else:
+        elif any("round" in batch for batch in stimuli.batches):  # a live study may have gained rounds
             self._take_up(con, StimulusSet.from_dict(json.loads(row[1])), stimuli)
 
     def _take_up(self, con: sqlite3.Connection, before: StimulusSet, after: StimulusSet) -> None:
