@@ -6,36 +6,14 @@ Each must answer one line, exit 2, and leave the user's files where they were (i
 from __future__ import annotations
 
 import pytest
+import test_safe_outputs as safe
 from typer.testing import CliRunner
 
 from levelsets.cli import app
 
 runner = CliRunner()
-
-
-def _snapshot(root):
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
-
-
-def _one_line_error(result, needle):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert needle in lines[0], lines[0]
-
-
-@pytest.fixture
-def user_tree(tmp_path, monkeypatch):
-    """A user's project: the working directory is project/work, with files of theirs around it."""
-    project = tmp_path / "project"
-    work = project / "work"
-    work.mkdir(parents=True)
-    (project / "paper.tex").write_text("do not lose me")
-    (work / "data.csv").write_text("1,2,3")
-    (work / "results").mkdir()
-    (work / "results" / "notes.md").write_text("mine")
-    monkeypatch.chdir(work)
-    return project
+user_tree = safe.user_tree  # the fixture: a user's project, the working directory inside it
+_snapshot, _one_line_error = safe._snapshot, safe._one_line_error
 
 
 @pytest.mark.parametrize(("out", "needle"), [(".", "current directory"), ("..", "holds the current directory"),
