@@ -174,3 +174,43 @@ def test_evaluate_named_cifar10_without_a_trained_model(standin, tmp_path):
         "--data-dir", str(standin), "-o", str(tmp_path / "e.json"),
     ]))
     assert "--data-dir applies to --images cifar10" in line
+
+
+def _docs_plugin() -> str:
+    """The `cifar_world.py` code block of docs/cifar.md, verbatim."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cifar.md").read_text()
+    start = text.index("```python\n# cifar_world.py") + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+@pytest.mark.slow
+def test_docs_cifar_world_plugin_samples_end_to_end(standin, tmp_path):
+    import torch
+
+    from levelsets.data.cifar10 import load_cifar10
+    from levelsets.generative.conditional_vae import (
+        ConditionalVaeConfig,
+        ConditionalVaeTrainSettings,
+        save_conditional_vae,
+        train_conditional_vae,
+    )
+
+    data = load_cifar10("train", data_dir=standin)
+    cvae, _ = train_conditional_vae(
+        torch.as_tensor(data.images), torch.as_tensor(data.labels),
+        config=ConditionalVaeConfig(latent_dim=6, width=4), settings=ConditionalVaeTrainSettings(epochs=1, device="cpu"),
+    )
+    save_conditional_vae(tmp_path / "cvae.pt", cvae, {"data": data.source})
+    ok(runner.invoke(app, ["train", "classifier", "--dataset", "cifar10", "--data-dir", str(standin), *TINY, "--out", str(tmp_path / "resnet18.pt")]))
+    (tmp_path / "cifar_world.py").write_text(_docs_plugin())
+    out = tmp_path / "run"
+    ok(runner.invoke(app, [
+        "sample", "--world", f"{tmp_path / 'cifar_world.py'}:make_world", "--target", "catvsdog", "-N", "32", "-T", "12",
+        "--burn-in", "8", "-n", "8", "--device", "cpu", "-q", "-o", str(out),
+    ]))
+    summary = json.loads((out / "summary.json").read_text())
+    assert "generator: cvae.pt" in json.dumps(summary)
+    with np.load(out / "samples.npz") as npz:
+        assert npz["images"].shape == (8, 3, 32, 32) and npz["latents"].shape == (8, 6)
