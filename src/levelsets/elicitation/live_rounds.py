@@ -173,9 +173,10 @@ def add_stimulus_round(study: str | Path, round_number: int, runs: Sequence, nam
         The round's stimulus directory.
     """
     from levelsets.artifacts import write_json
+    from levelsets.elicitation.manifest import subset_run
     from levelsets.elicitation.stimuli import export_stimuli
     from levelsets.elicitation.study import add_round
-    from levelsets.sample_runs import SUMMARY_FILE, SampleRun
+    from levelsets.sample_runs import SUMMARY_FILE
 
     class_names = tuple(runs[0].class_names)
 
@@ -185,10 +186,7 @@ def add_stimulus_round(study: str | Path, round_number: int, runs: Sequence, nam
             run = runs[r]
             directory = round_dir / "sources" / f"r{round_number}-{names[r]}"
             directory.mkdir(parents=True)
-            SampleRun(latents=run.latents[indices], images=run.images[indices], probs=run.probs[indices],
-                      target=run.target, class_names=run.class_names,
-                      particle_index=None if run.particle_index is None else run.particle_index[indices],
-                      exact_posterior=None if run.exact_posterior is None else run.exact_posterior[indices]).save(directory)
+            subset_run(run, indices).save(directory)
             write_json(directory / SUMMARY_FILE, {
                 **{k: v for k, v in run.summary.items() if k in ("target", "world", "prior", "classifier", "seed", "settings")},
                 "live_round": {"round": round_number, "source": str(run.path) if run.path else None, "indices": indices,

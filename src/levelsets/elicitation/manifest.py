@@ -210,6 +210,18 @@ def _check_source_run(run, path: str, indices: list[int], stimuli: StimulusSet) 
             )
 
 
+def subset_run(run, indices: list[int]):
+    """The samples ``indices`` of ``run`` as a new :class:`~levelsets.sample_runs.SampleRun` (no population, no summary)."""
+    from levelsets.sample_runs import SampleRun
+
+    return SampleRun(
+        latents=run.latents[indices], images=run.images[indices], probs=run.probs[indices],
+        target=run.target, class_names=run.class_names,
+        particle_index=None if run.particle_index is None else run.particle_index[indices],
+        exact_posterior=None if run.exact_posterior is None else run.exact_posterior[indices],
+    )
+
+
 def elicited_label_files(
     stimuli_dir: str | Path, labels_file: str | Path, out_dir: str | Path | None = None
 ) -> tuple[list[Path], list[Path | None]]:
@@ -263,7 +275,7 @@ def elicited_label_files(
         write_json,
         write_sidecar,
     )
-    from levelsets.sample_runs import SUMMARY_FILE, SampleRun, load_run
+    from levelsets.sample_runs import SUMMARY_FILE, load_run
     from levelsets.softlabels.label_files import load_soft_labels
 
     if out_dir is not None:
@@ -300,14 +312,8 @@ def elicited_label_files(
                 keys = indices
             else:
                 run_dir = out_dir / "runs" / name
-                subset = SampleRun(
-                    latents=run.latents[indices], images=run.images[indices], probs=run.probs[indices],
-                    target=run.target, class_names=run.class_names,
-                    particle_index=None if run.particle_index is None else run.particle_index[indices],
-                    exact_posterior=None if run.exact_posterior is None else run.exact_posterior[indices],
-                )
                 (tmp / "runs" / name).mkdir(parents=True)
-                subset.save(tmp / "runs" / name)
+                subset_run(run, indices).save(tmp / "runs" / name)
                 write_json(tmp / "runs" / name / SUMMARY_FILE,
                            {**run.summary, "elicited_subset": {"source": path, "indices": indices}})
                 keys = list(range(len(indices)))
