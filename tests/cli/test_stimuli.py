@@ -70,12 +70,12 @@ def test_stimuli_export_cli_select(tmp_path):
     assert "wrote 4 stimuli (4 sample)" in r.output
     manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
     assert manifest["selection"]["rule"] == "diverse" and manifest["runs"][0]["pool"] == "final population"
-    r = runner.invoke(app, [*common, "--out", str(tmp_path / "r"), "--per-run", "4"])
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "r"), "--per-run", "4", "--select", "random"])
     assert r.exit_code == 0, r.output
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert manifest["selection"]["rule"] == "random" and {s["source"]["index"] for s in manifest["stimuli"]} <= set(range(5))
     for extra, message in ((["--select", "spread"], "--select 'spread' is unknown"),
-                           (["--per-run", "9"], "holds only 5 stored samples")):
+                           (["--per-run", "9", "--select", "random"], "holds only 5 stored samples")):
         r = runner.invoke(app, [*common, "--out", str(tmp_path / "o"), *extra])
         assert r.exit_code == 2 and "error: " in r.output and message in r.output, r.output
     assert not (tmp_path / "o").exists()

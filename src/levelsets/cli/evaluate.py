@@ -54,6 +54,10 @@ def evaluate(
         raise LevelsetsError(f"--eval-labels {eval_labels} does not exist")
     if data_dir is not None and images != "cifar10":
         raise LevelsetsError("--data-dir applies to --images cifar10 (the CIFAR-10 test images)")
+    from levelsets.artifacts import check_output_file
+
+    check_output_file(out, option="-o")  # before a classifier is loaded (or trained): refuse a user's file first
+    check_output_file(Path(plot) if plot else out.with_suffix(".png"), option="--plot")
 
     from levelsets.softlabels.evaluation_report import load_classifier, run_evaluation
     from levelsets.softlabels.evaluation_sets import (
