@@ -72,6 +72,7 @@ def test_server_takes_up_a_new_round_without_disturbing_a_batch_in_progress(tmp_
     # the database recorded round 2, so an export (no stimulus directory needed) knows its stimuli
     responses, details = build_export(ResponseStore(db))
     assert any(sid.startswith("r2-") for sid in responses) and details["counts"]["participants"] == 2
+    assert json.loads((study / "provenance.json").read_text())["rounds"] == 2
     # a restart on the same database and study is fine
     TestClient(create_app(study, db, admin_token="t"), base_url="http://127.0.0.1").get("/healthz").raise_for_status()
 

@@ -11,6 +11,8 @@ restart. A study directory holds
     ``export_study_id`` (that directory's own content hash) and counts. It is rewritten atomically
     (temporary file, then rename) *after* the round's directory is complete, so a reader sees
     either the old rounds or the old rounds plus a complete new one.
+``provenance.json``
+    how the study was made (versions, rounds so far), rewritten with each round.
 ``round_<NNN>/``
     the round's ``sources/`` (the chosen samples as sample runs, which the stimuli's manifest
     points to) and ``stimuli/`` (an ordinary ``levelsets stimuli export`` directory).
@@ -142,7 +144,7 @@ def add_round(directory: str | Path, round_number: int, write_round: Callable[[P
     Path
         The round's stimulus directory.
     """
-    from levelsets.artifacts import write_json
+    from levelsets.artifacts import provenance, write_json, write_sidecar
     from levelsets.elicitation.manifest import load_stimuli
 
     root = Path(directory).expanduser()
@@ -169,6 +171,8 @@ def add_round(directory: str | Path, round_number: int, write_round: Callable[[P
         "stimuli_count": len(stimuli.stimuli), "batches": len(stimuli.batches), "added": time.time(),
     })
     write_json(root / STUDY_FILE, doc)
+    write_sidecar(root, provenance(artifact="live elicitation study", study_id=doc["study_id"], rounds=len(doc["rounds"]),
+                                   data={"rounds": [r["stimuli"] for r in doc["rounds"]]}))
     return round_dir / "stimuli"
 
 
