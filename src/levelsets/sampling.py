@@ -54,6 +54,9 @@ class SampleJob:
         Also run prior rejection with the same classifier budget and report both yields.
     classifier:
         A classifier checkpoint to use instead of the world's cached one.
+    shards:
+        K: split the N particles across K Ray actors and pool them
+        (:mod:`levelsets.workflows.shards`); 1 = this process (no Ray).
     """
 
     world: str = "mnist"
@@ -75,6 +78,7 @@ class SampleJob:
     exclude_class: int | None = None
     classifier: Path | None = None
     progress: bool = True
+    shards: int = 1
 
     def __post_init__(self) -> None:
         from levelsets.worlds import validate_world, world_slug
@@ -96,6 +100,8 @@ class SampleJob:
             )
         if self.steps < 1 or self.burn_in < 0 or self.burn_in >= self.steps:
             raise LevelsetsError(f"need 0 ≤ --burn-in < --steps (got burn-in {self.burn_in}, steps {self.steps})")
+        if int(self.shards) != self.shards or not 1 <= self.shards <= self.particles:
+            raise LevelsetsError(f"--shards must be an integer from 1 to --particles ({self.particles}); got {self.shards}")
         if self.thin < 1:
             raise LevelsetsError(f"--thin must be ≥ 1 (got {self.thin})")
         if not 0 < self.tolerance < 1:
@@ -201,7 +207,12 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
         progress=job.progress,
     )
     target_t = torch.as_tensor(target.probs, dtype=torch.float32, device=device)
-    result = sample_level_set(world.prior, world.decoder, world.classifier, target_t, settings)
+    if job.shards > 1:
+        from levelsets.workflows.shards import sample_sharded
+
+        result = sample_sharded(world.prior, world.decoder, world.classifier, target_t, settings, shards=job.shards)
+    else:
+        result = sample_level_set(world.prior, world.decoder, world.classifier, target_t, settings)
     latents = result.latents
     with torch.no_grad():
         images = world.decoder(latents.to(device)).float().cpu().numpy()

@@ -30,6 +30,7 @@ def sample(
     compare_prior: bool = typer.Option(False, "--compare-prior", help="Also run prior rejection on the same classifier budget and report both yields."),
     exclude_class: int | None = typer.Option(None, "--exclude-class", help="mnist: use a generator trained without this class."),
     classifier: Path | None = typer.Option(None, "--classifier", help="Classifier checkpoint to use instead of the cached one (e.g. from `levelsets loop`)."),
+    shards: int = typer.Option(1, "--shards", help="Split the particles across K Ray actors (K CPU cores; a local Ray cluster is started) and pool them; 1 = this process. See docs/sweeps.md."),
     seed: int = SeedOption,
     device: str = DeviceOption,
     out: Path | None = typer.Option(None, "--out", "-o", help="Output directory (default: runs/<time>-<world>-<prior>-<target>-seed<S>)."),
@@ -48,6 +49,7 @@ def sample(
         world=world, prior=prior, target=target, alpha=alpha, relaxation=relaxation, particles=particles,
         steps=steps, burn_in=burn_in, samples=samples, thin=thin, tolerance=tolerance, seed=seed, device=device,
         out=out, overwrite=overwrite, compare_prior=compare_prior, exclude_class=exclude_class, classifier=classifier, progress=not quiet,
+        shards=shards,
     )
     echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
     result = run_sample_job(job, echo=echo)

@@ -249,8 +249,10 @@ def plan(spec: SweepSpec) -> tuple[Path, list[Cell]]:
 
 
 def _check_same_settings(cell: Cell) -> None:
-    old = {k: v for k, v in (cell.finished or {}).get("settings", {}).items() if k not in _NOT_SETTINGS}
     new = _settings(cell.job)
+    defaults = {f.name: f.default for f in dataclasses.fields(SampleJob) if f.name in new}
+    old = {k: v for k, v in {**defaults, **(cell.finished or {}).get("settings", {})}.items()  # a field added
+           if k not in _NOT_SETTINGS}                                                        # since: its default
     differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if differ:
         key = differ[0]
