@@ -4,9 +4,12 @@ z ~ N(0, I_d); the classifier sees z only through u = w·z for a fixed unit vect
 one-mode f_0 = sigmoid(4(u − 1)), two-mode f_0 = sigmoid(20(u² − 1)). With target (p, 1 − p) and
 tolerance τ the band is one or two intervals of u, so u's band law is N(0, 1) truncated to them
 (exact by quadrature), and every direction orthogonal to w stays exactly N(0, 1). Checked at
-``levelsets sample``'s settings (N = 1000, 300 steps, 200 burn-in) for d up to 512, pooling the
-recorded draws (particles = chains); tolerances are 4 Monte Carlo standard errors, estimated from
-the spread between the sampler's independent islands.
+``levelsets sample``'s defaults (the sampler settings are read off :class:`levelsets.sampling.SampleJob`
+as ``levelsets sample`` builds them: the band, N = 1000, 300 steps, 200 burn-in, τ = 0.05) for
+d ∈ {2, 16, 128, 512}, one- and two-mode (issue 12's "Done when" line), pooling the recorded draws
+(particles = chains): the band's prior mass, E|u|, E u² and (two-mode) the share in the u > 0 mode
+within 4 Monte Carlo standard errors, estimated from the spread between the sampler's independent
+islands; the orthogonal directions' sd within ±0.03 of 1 and mean within ±0.03 of 0.
 """
 
 from __future__ import annotations
@@ -59,8 +62,28 @@ def island_se(values: np.ndarray, islands: int) -> float:
     return float(per.std(ddof=1) / math.sqrt(islands))
 
 
-CASES = [(d, 1) for d in (2, 16, 128, 512)] + [(2, 2), (16, 2)]
-"""Two-mode at d = 128 and 512 is not met yet: the orthogonal sd comes out 0.96 (issue 12 stays open)."""
+class OrthogonalSdError(AssertionError):
+    """The directions the classifier ignores are not N(0, 1) (the one check that fails at d ≥ 128, two-mode)."""
+
+
+NOT_MET = pytest.mark.xfail(
+    strict=True, raises=OrthogonalSdError,
+    reason="issue 12 not met yet: two-mode at d = 128 / 512 the orthogonal sd comes out 0.956 / 0.960 "
+           "(band mass, |u| moments and mode share pass); strict, so a fix turns this red",
+)
+CASES = [pytest.param(d, modes, marks=NOT_MET if (modes == 2 and d >= 128) else ())
+         for modes in (1, 2) for d in (2, 16, 128, 512)]
+
+
+def sample_defaults(seed: int) -> SamplerSettings:
+    """The sampler settings ``levelsets sample --target 0.3,0.7`` uses by default (as ``sampling._sample_one`` maps them)."""
+    from levelsets.sampling import SampleJob
+
+    job = SampleJob(world="shapes", target=f"{P0},{1 - P0}", relaxation="band", out="unused")  # band: the default
+    assert job.tolerance == TOL
+    return SamplerSettings(particles=job.particles, steps=job.steps, burn_in=job.burn_in, samples=job.samples,
+                           alpha=job.alpha, relaxation=job.relaxation, tolerance=job.tolerance, thin=job.thin,
+                           seed=seed, device="cpu", progress=False)
 
 
 @pytest.mark.slow
@@ -68,8 +91,7 @@ CASES = [(d, 1) for d in (2, 16, 128, 512)] + [(2, 2), (16, 2)]
 def test_projection_world_is_exact_in_any_dimension(d, modes):
     w, classifier = world(d, modes)
     prior = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(d, dtype=torch.float64), 1.0), 1)
-    settings = SamplerSettings(relaxation="band", tolerance=TOL, particles=1000, steps=300, burn_in=200,
-                               samples=100, seed=d + modes, progress=False)
+    settings = sample_defaults(seed=d + modes)
     result = sample_level_set(prior, lambda z: z, classifier, torch.tensor([P0, 1 - P0], dtype=torch.float64), settings)
     exact = exact_moments(modes)
     band = result.band
@@ -87,5 +109,5 @@ def test_projection_world_is_exact_in_any_dimension(d, modes):
     # the orthogonal directions: exactly N(0, 1) — sd within ±0.03 of 1, mean within ±0.03 of 0
     basis = np.linalg.qr(np.column_stack([w.numpy(), np.eye(d)[:, : d - 1]]))[0][:, 1:]
     ortho = (z @ basis).reshape(-1)
-    assert abs(ortho.std() - 1.0) < 0.03, ortho.std()
-    assert abs(ortho.mean()) < 0.03, ortho.mean()
+    if not (abs(ortho.std() - 1.0) < 0.03 and abs(ortho.mean()) < 0.03):
+        raise OrthogonalSdError(f"orthogonal directions: sd {ortho.std():.4f}, mean {ortho.mean():.4f}")
