@@ -15,23 +15,33 @@ precision / recall / density / coverage against them, mean intensity vs real), �
 rejection's brute-force yield. ``--thin`` adds the ±0.01 band on 1vs7, where rejection keeps almost
 nothing: there the comparison is visual families per classifier evaluation.
 
-Findings are written up in the README's "What the samples look like" section. The causes, measured
-here: the Dirichlet target at 0.46/0.46/0.01×8 rewards images on which the CNN puts ~1 % on every
-other class — dim, blurred strokes (mean intensity well below real digits) — and its tempered
-burn-in leaves tens of ancestors; the band target is exactly the law of prior rejection at the
-tolerance, so its images are as bright and varied as the generator's own, and the adaptive levels
-reach it at a fraction of rejection's cost per kept image.
+``--rare`` adds two worlds whose band has prior mass < 1e-5, known exactly: the *projection world*
+rendered as images. z ~ N(0, I_16); the decoder renders x = sigmoid(A z) on a 16 × 16 canvas (A a
+fixed random 256 × 16 matrix, so g is injective); the classifier recovers u = w·z from the image
+(u = w·A⁺ logit(x)) and outputs f_0 = sigmoid(s(u)). The band of the target (p_0, 1 − p_0) at ±τ
+is one or two intervals of u, so its prior mass is a difference of normal CDFs:
+
+* ``tail``: s(u) = 4(u − 4.6), target 0.5/0.5 ± 0.05 — a band of ordinary width in u, far out in
+  the prior's tail (mass 1.0e-6);
+* ``slab``: s(u) = 20(u² − 1), target 0.3/0.7 ± 2e-5 — two slabs 5e-6 wide in u through the bulk
+  of the prior (mass 2.4e-6): thin in one direction, wide in the 15 others.
+
+Rejection at the sampler's budget expects mass × budget ≈ 1 kept image. Visual families are
+counted at the threshold calibrated on 1,000 images the generator decodes from prior draws (no
+real data exists for this world; the output says so).
 
 Usage::
 
     python benchmarks/level_set_quality.py                      # vae, gan × 1vs7, 8vs9 × seeds 0 1 2
     python benchmarks/level_set_quality.py --seeds 0 --thin     # + the ±0.01 band
+    python benchmarks/level_set_quality.py --seeds 0 1 2 --rare # + the rare band (mass < 1e-5)
     python benchmarks/level_set_quality.py --quick --out /tmp/q # tiny settings (tests)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -98,6 +108,94 @@ def run_cell(prior_name: str, target_spec: str, seed: int, methods: list[str], t
     return cell
 
 
+RARE = {
+    "tail": {"modes": 1, "shift": 4.6, "slope": 4.0, "p0": 0.5, "tolerance": 0.05},
+    "slab": {"modes": 2, "shift": 1.0, "slope": 20.0, "p0": 0.3, "tolerance": 2e-5},
+}
+"""The rare-band projection worlds (module docstring): s(u) = slope·(u − shift), or slope·(u² − shift) for two modes."""
+RARE_DIM, RARE_SIDE = 16, 16
+
+
+def rare_world(name: str, seed: int = 0):
+    """A projection world rendered as images: ``(prior, decoder, classifier, target, tolerance, exact band mass)``."""
+    import math
+
+    import torch
+    from scipy import special, stats
+
+    cfg = RARE[name]
+    d, side = RARE_DIM, RARE_SIDE
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(d, generator=g, dtype=torch.float64)
+    w = w / w.norm()
+    a = torch.randn(side * side, d, generator=g, dtype=torch.float64) / math.sqrt(d)
+    readout = torch.linalg.pinv(a).T @ w  # u = logit(x) @ readout
+
+    def decoder(z):
+        return torch.sigmoid(z.to(a) @ a.T).reshape(-1, 1, side, side)
+
+    def classifier(x):
+        u = torch.logit(x.reshape(x.shape[0], -1).to(a), eps=1e-12) @ readout
+        arg = u**2 if cfg["modes"] == 2 else u
+        f0 = torch.sigmoid(cfg["slope"] * (arg - cfg["shift"]))
+        return torch.stack([f0, 1 - f0], dim=1)
+
+    p0, tol = cfg["p0"], cfg["tolerance"]
+    lo = cfg["shift"] + special.logit(p0 - tol) / cfg["slope"]
+    hi = cfg["shift"] + special.logit(p0 + tol) / cfg["slope"]
+    if cfg["modes"] == 2:  # u² in [lo, hi]: two intervals of u
+        mass = 2 * (stats.norm.cdf(math.sqrt(hi)) - stats.norm.cdf(math.sqrt(lo)))
+    else:
+        mass = stats.norm.sf(lo) - stats.norm.sf(hi)
+    prior = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(d, dtype=torch.float64), 1.0), 1)
+    target = torch.tensor([p0, 1 - p0], dtype=torch.float64)
+    return prior, decoder, classifier, target, tol, float(mass)
+
+
+def run_rare_cell(name: str, seed: int, particles: int, steps: int, burn_in: int, samples: int) -> dict[str, Any]:
+    """Band sampler vs prior rejection on a rare-band world at the same classifier budget."""
+    import torch
+
+    from levelsets.evaluation import sample_quality as q
+    from levelsets.inference.prior_rejection import prior_rejection
+    from levelsets.inference.sampler import SamplerSettings, sample_level_set
+
+    prior, decoder, classifier, target, tol, mass = rare_world(name)
+    reference = q.generator_reference(prior, decoder, n=1000, seed=0)
+    cell: dict[str, Any] = {"world": name, **RARE[name], "seed": seed, "exact_mass": mass,
+                            "reference": reference.description}
+    start = time.perf_counter()
+    settings = SamplerSettings(particles=particles, steps=steps, burn_in=burn_in, samples=samples, seed=seed,
+                               relaxation="band", tolerance=tol, progress=False, device="cpu")
+    result = sample_level_set(prior, decoder, classifier, target, settings)
+    with torch.no_grad():
+        images = decoder(result.latents).float()
+    row = q.quality_report(images, reference)
+    band = {k: v for k, v in result.band.items() if k != "levels"}
+    row.update(evaluations=result.forward_evaluations, band=band, levels=len(result.band["levels"]),
+               within_tolerance=float(((result.probs - target).abs().max(-1).values <= tol).double().mean()),
+               seconds=time.perf_counter() - start,
+               mass_z=(band["mass"] - mass) / band["mass_se"] if band["mass_se"] > 0 else float("nan"))
+    row["families_per_evaluation"] = row["families"] / row["evaluations"]
+    cell["band"] = row
+    start = time.perf_counter()
+    base = prior_rejection(prior, decoder, classifier, target, budget=result.forward_evaluations, tolerance=tol,
+                           batch_size=8192, seed=10_000 + seed, device="cpu")
+    kept = base.latents.shape[0]
+    if kept >= 2:
+        with torch.no_grad():
+            rrow = q.quality_report(decoder(base.latents[:samples]).float(), reference)
+    else:
+        rrow = {"n": kept, "families": kept}
+    rrow.update(kept=kept, evaluations=base.evaluations, yield_=kept / base.evaluations,
+                seconds=time.perf_counter() - start)
+    rrow["families_per_evaluation"] = rrow["families"] / rrow["evaluations"]
+    cell["rejection"] = rrow
+    # rejection found f families; had it found one, the ratio would be this (an upper bound when f = 0)
+    cell["families_per_evaluation_ratio"] = row["families_per_evaluation"] / max(rrow["families_per_evaluation"], 1 / rrow["evaluations"])
+    return cell
+
+
 def summarize(cells: list[dict[str, Any]], methods: list[str]) -> list[dict[str, Any]]:
     rows = []
     keys = sorted({(c["prior"], c["target"], c["tolerance"]) for c in cells})
@@ -142,6 +240,23 @@ def markdown(rows: list[dict[str, Any]], methods: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rare_markdown(rare: list[dict[str, Any]]) -> str:
+    if not rare:
+        return ""
+    lines = ["", "Rare bands: projection worlds, 16-d latent rendered as 16 × 16 images; families at the threshold of "
+             f"{rare[0]['reference']}.", "",
+             "| world | target ± τ | exact mass | seed | evaluations | band: families of n | band mass ± SE (z vs exact) | "
+             "rejection: kept | rejection families | families per evaluation, band / rejection |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for c in rare:
+        b, r = c["band"], c["rejection"]
+        ratio = c["families_per_evaluation_ratio"]
+        bound = "≥ " if r["families"] == 0 else ""
+        lines.append(f"| {c['world']} | {c['p0']:g}/{1 - c['p0']:g} ± {c['tolerance']:g} | {c['exact_mass']:.2g} | {c['seed']} | {b['evaluations']:,} | {b['families']} of {b['n']} | {b['band']['mass']:.3g} ± "
+                     f"{b['band']['mass_se']:.2g} ({b['mass_z']:+.2f}) | {r['kept']} | {r['families']} | {bound}{ratio:.0f}× |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--priors", nargs="+", default=["vae", "gan"])
@@ -149,7 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--no-dirichlet", action="store_true")
     ap.add_argument("--thin", action="store_true", help="also the ±0.01 band on 1vs7")
+    ap.add_argument("--rare", nargs="*", choices=sorted(RARE), default=None,
+                    help="also the rare bands (prior mass < 1e-5) of the projection worlds (default: both)")
+    ap.add_argument("--only-rare", action="store_true", help="only the rare band (skips the MNIST cells)")
     ap.add_argument("--quick", action="store_true", help="tiny settings (tests)")
+    ap.add_argument("--resume", action="store_true", help="reuse the cells of an interrupted run (<out>/level_set_quality.partial.json)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "src"))
@@ -157,21 +276,42 @@ def main(argv: list[str] | None = None) -> int:
 
     particles, steps, burn_in, samples = (40, 12, 6, 10) if args.quick else (1000, 300, 200, 100)
     methods = ["band"] + ([] if args.no_dirichlet else ["dirichlet"]) + ["rejection"]
-    jobs = [(pr, t, s, 0.05) for pr in args.priors for t in args.targets for s in args.seeds]
+    # seeds vary slowest, so an interrupted run (--resume) covers every prior × target first
+    jobs = [(pr, t, s, 0.05) for s in args.seeds for pr in args.priors for t in args.targets]
     if args.thin:
-        jobs += [(pr, "1vs7", s, 0.01) for pr in args.priors for s in args.seeds]
+        jobs += [(pr, "1vs7", s, 0.01) for s in args.seeds for pr in args.priors]
+    if args.only_rare:
+        jobs = []
+    if args.rare == [] or (args.only_rare and args.rare is None):
+        args.rare = sorted(RARE)
     cells = []
+    rare = []
+    for world_name in args.rare or []:
+        for seed in args.seeds:
+            print(f"rare band ({world_name}) seed {seed} ...", flush=True)
+            rare.append(run_rare_cell(world_name, seed, particles, steps, burn_in, samples))
+    partial = args.out / "level_set_quality.partial.json"
+    done = {}
+    if args.resume and partial.exists():
+        done = {(c["prior"], c["target"], c["seed"], c["tolerance"]): c for c in json.loads(partial.read_text())["cells"]}
     for prior_name, target, seed, tol in jobs:
+        if (prior_name, target, seed, tol) in done:
+            cells.append(done[(prior_name, target, seed, tol)])
+            continue
         print(f"{prior_name} {target} seed {seed} ±{tol:g} ...", flush=True)
         ms = [m for m in methods if m != "dirichlet" or tol == 0.05]
         cells.append(run_cell(prior_name, target, seed, ms, tol, particles, steps, burn_in, samples))
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_json(partial, {"cells": cells})
     rows = summarize(cells, methods)
     name = "level_set_quality_quick" if args.quick else "level_set_quality"
+    if args.only_rare:
+        name += "_rare"
     args.out.mkdir(parents=True, exist_ok=True)
     record = provenance(settings={"particles": particles, "steps": steps, "burn_in": burn_in, "samples": samples,
                                   "methods": methods, "jobs": jobs}, seed=args.seeds, data="MNIST world (offline models)")
-    write_json(args.out / f"{name}.json", {**record, "cells": cells, "rows": rows})
-    text = markdown(rows, methods)
+    write_json(args.out / f"{name}.json", {**record, "cells": cells, "rows": rows, "rare": rare})
+    text = (markdown(rows, methods) if rows else "") + rare_markdown(rare)
     (args.out / f"{name}.md").write_text(text)
     print(text)
     return 0
