@@ -147,3 +147,29 @@ def test_top_level_import_stays_light():
     code = "import sys, levelsets; levelsets.World; import levelsets.worlds; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_numpy_and_scikit_learn_classifiers_are_wrapped(tmp_path):
+    """A plugin's classifier may return numpy arrays or be an estimator with predict_proba (docs/worlds.md)."""
+    import torch
+
+    from levelsets.worlds import load_world
+
+    source = textwrap.dedent(TOY).replace(
+        "classifier=lambda x: torch.stack([x.reshape(-1, 2)[:, 0], 1 - x.reshape(-1, 2)[:, 0]], 1),",
+        "classifier=Estimator(),",
+    ) + textwrap.dedent("""
+        import numpy as np
+
+
+        class Estimator:
+            def predict_proba(self, flat):
+                assert isinstance(flat, np.ndarray) and flat.shape[1] == 2
+                return np.stack([flat[:, 0], 1 - flat[:, 0]], axis=1)
+    """)
+    (tmp_path / "sk_world.py").write_text(source)
+    world = load_world(f"{tmp_path / 'sk_world.py'}:make_world", echo=None)
+    z = torch.zeros(3, 2)
+    probs = world.classifier(world.decoder(z))
+    assert isinstance(probs, torch.Tensor) and probs.shape == (3, 2)
+    torch.testing.assert_close(probs, torch.full((3, 2), 0.5, dtype=probs.dtype))

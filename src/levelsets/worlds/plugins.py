@@ -370,9 +370,10 @@ def check_world(world: World, label: str, *, probe: int = PROBE_SIZE, device: An
     d = int(prior.event_shape[0])
     if world.latent_names is None or isinstance(world.latent_names, (str, bytes)) or len(world.latent_names) != d:
         fail(f"latent_names has {0 if world.latent_names is None else len(world.latent_names)} names but the prior's latent has d={d}")
-    for part in ("decoder", "classifier"):
-        if not callable(getattr(world, part)):
-            fail(f"{part} is a {type(getattr(world, part)).__name__}, not callable")
+    if not callable(world.decoder):
+        fail(f"decoder is a {type(world.decoder).__name__}, not callable")
+    if not callable(world.classifier) and not hasattr(world.classifier, "predict_proba"):
+        fail(f"classifier is a {type(world.classifier).__name__}: neither callable nor an estimator with predict_proba")
     if world.exact_posterior is not None and not callable(world.exact_posterior):
         fail(f"exact_posterior is a {type(world.exact_posterior).__name__}, not callable")
 
