@@ -128,7 +128,8 @@ def test_shards_run_the_single_process_sampler_on_their_share_and_are_pooled(rel
     assert pooled.trace.shape[0] == 91 and pooled.trace.shape[2] == 3
     assert pooled.particle_index.max() < 91 and pooled.particle_index[-1] >= 46  # the last shard's rows
     assert pooled.forward_evaluations == sum(r.forward_evaluations for r in direct)
-    assert pooled.settings == settings and len(timings["shard_seconds"]) == 2
+    assert pooled.settings == settings and len(timings["shard_seconds"]) == len(timings["shard_cpu_seconds"]) == 2
+    assert timings["sampling_seconds"] == pooled.wall_seconds and min(timings["shard_cpu_seconds"]) > 0
     assert all(len(v) == 40 for v in pooled.history.values())
     if relaxation == "band":
         assert pooled.band["islands"] == 6 and len(pooled.band["shards"]) == 2

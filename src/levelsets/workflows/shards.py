@@ -214,7 +214,14 @@ class ShardWorker:
 
     def sample(self, target: Any, settings: SamplerSettings) -> LevelSetResult:
         """Run the single-process sampler on this shard's settings; tensors come back on the CPU."""
-        return _to_cpu(sample_level_set(self.prior, self.decoder, self.classifier, target, settings))
+        cpu = time.process_time()
+        result = sample_level_set(self.prior, self.decoder, self.classifier, target, settings)
+        self.cpu_seconds = time.process_time() - cpu
+        return _to_cpu(result)
+
+    def last_cpu_seconds(self) -> float:
+        """CPU seconds of this actor's process during its last :meth:`sample` (for benchmarks)."""
+        return self.cpu_seconds
 
     def threads(self) -> int:
         """The actor's torch thread count (for tests and benchmarks)."""
@@ -253,7 +260,8 @@ def sample_sharded(
         at least K·``threads`` CPUs and stop it afterwards; ``auto`` / ``HOST:PORT``: join one.
     timings:
         If given, filled with ``startup_seconds`` (cluster, actors, models), ``sampling_seconds``
-        (the parallel run, = the result's ``wall_seconds``) and per-shard ``shard_seconds``.
+        (the parallel run, = the result's ``wall_seconds``), and per shard ``shard_seconds`` (wall)
+        and ``shard_cpu_seconds`` (CPU time of the actor's process).
 
     Returns
     -------
@@ -283,6 +291,11 @@ def sample_sharded(
         refs = [actor.sample.remote(target_cpu, part) for actor, part in zip(actors, parts)]
         try:
             results = ray.get(refs)
+            sampling = time.perf_counter() - begun
+            if timings is not None:
+                timings.update(startup_seconds=begun - started, sampling_seconds=sampling,
+                               shard_seconds=[r.wall_seconds for r in results],
+                               shard_cpu_seconds=ray.get([actor.last_cpu_seconds.remote() for actor in actors]))
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
             if isinstance(cause, LevelsetsError):
@@ -291,10 +304,6 @@ def sample_sharded(
         finally:
             for actor in actors:
                 ray.kill(actor)
-        sampling = time.perf_counter() - begun
-    if timings is not None:
-        timings.update(startup_seconds=begun - started, sampling_seconds=sampling,
-                       shard_seconds=[r.wall_seconds for r in results])
     pooled = pool_results(results, s, wall_seconds=sampling)
     from levelsets.devices import resolve_device
 
