@@ -1,9 +1,11 @@
 """Seed 003's Table 1 on the MNIST world: Δ for {VAE, GAN} priors × {ambiguous, 1vs7, 8vs9} targets.
 
-Every cell is one ``levelsets sample`` job run through the Python API
-(:func:`levelsets.sampling.run_sample_job`) at the *default* settings of ``SampleJob`` (α,
-particles, steps, burn-in, samples, thin, tolerance), so the table measures exactly what a user
-gets. Per cell it records Δ (seed 003 eq. 5: mean over samples and classes of |p_l − f(x_i)_l|),
+Every cell is one ``levelsets sample --relaxation dirichlet`` job (seed 003's relaxation, which
+this table is about) at the *default* settings of ``SampleJob`` otherwise (α, particles, steps,
+burn-in, samples, thin, tolerance), so the table measures exactly what a user gets. The cells run through the sweep API (:func:`levelsets.workflows.sweep.run_sweep`,
+what ``levelsets sweep`` runs): models trained once, then one Ray task per cell with a fixed torch
+thread count (``--threads``, default 1), on a local Ray cluster or a running one (``--address``);
+``--resume`` keeps finished cells. Per cell it records Δ (seed 003 eq. 5: mean over samples and classes of |p_l − f(x_i)_l|),
 distinct samples of n, post-burn-in acceptance, max R-hat, min bulk ESS, the share within
 ±tolerance, the share whose top-2 classes are the target pair (AvsB targets), and wall seconds.
 
@@ -21,14 +23,14 @@ Outputs (``--out``, default ``benchmarks/results``)::
     table1.json           every cell + settings, goals, provenance (versions, data, seed, machine)
     table1.md             the table next to the paper's numbers, with a goal column (+ .json sidecar)
     table1_tsne.png       the t-SNE figure (+ .json sidecar)
-    table1_runs/<prior>_<target>/   the run directories (grid.png, samples.npz, trace.nc, ...)
+    table1_sweep/         the sweep: sweep.json, sweep.md and one run directory per cell,
+                          <target>-<prior>-seed<S>/ (grid.png, samples.npz, trace.nc, summary.json, ...)
 
 and, for a default full run, ``docs/images/table1_tsne.png`` and
 ``docs/images/mnist_1vs7_{vae,gan}_grid.png``. ``--quick`` writes ``table1_quick.*`` instead, uses
-tiny sampler settings, samples through the lower-level API (``samples.npz`` and ``grid.png`` only;
-same seeds and numbers as a job) and — when the models are missing — tiny models (1 epoch; a
-500-digit classifier) trained into ``<model home>/table1-quick`` so that they never shadow the
-real cached models.
+tiny sampler settings and — when the models are missing — tiny models (1 epoch; a 500-digit
+classifier) trained into ``<model home>/table1-quick`` so that they never shadow the real cached
+models.
 
 Usage::
 
@@ -68,6 +70,8 @@ STRICTER_DELTA = {("vae", "1vs7"): 0.031, ("vae", "8vs9"): 0.038}
 MIN_DISTINCT_SHARE = 0.90
 MIN_TARGET_CLASSES_SHARE = 0.95
 
+TABLE1_RELAXATION = "dirichlet"
+"""The relaxation of seed 003's Table 1 (``levelsets sample``'s default is now ``band``)."""
 SETTING_NAMES = ("alpha", "particles", "steps", "burn_in", "samples", "thin", "tolerance", "relaxation")
 QUICK_SETTINGS = {"particles": 40, "steps": 24, "burn_in": 12, "samples": 20, "thin": 2}
 QUICK_MODELS = {"classifier_n_train": 500, "classifier_epochs": 1, "vae_epochs": 1, "gan_epochs": 1}
@@ -163,63 +167,47 @@ def latent_spread(latents) -> float:
     return float(pdist(z).mean() / expected)
 
 
-def sample_job(prior: str, target: str, settings: dict[str, Any], seed: int, out: Path, device: str, echo) -> dict[str, Any]:
-    """A full ``levelsets sample`` job (:func:`run_sample_job`): every artifact the CLI writes; its summary."""
-    from levelsets.sampling import SampleJob, run_sample_job
+def run_cells(priors: list[str], targets: list[str], settings: dict[str, Any], seed: int, runs_dir: Path,
+              device: str, threads: int, *, resume: bool = False, address: str | None = None,
+              progress: bool = False) -> dict[tuple[str, str], tuple[dict[str, Any], Path]]:
+    """Run every (prior, target) cell as one ``levelsets sample`` job through the sweep API.
 
-    job = SampleJob(world="mnist", prior=prior, target=target, seed=seed, device=device, out=out, overwrite=True,
-                    progress=False, **settings)
-    return run_sample_job(job, echo=echo).summary
+    :func:`levelsets.workflows.sweep.run_sweep` trains missing models once, then runs the cells as
+    Ray tasks (``threads`` torch threads each; a local cluster, or ``address``) into
+    ``runs_dir/<target>-<prior>-seed<seed>/``, and records them in ``runs_dir/sweep.json``. A cell
+    is exactly ``levelsets sample --world mnist --prior P --target T --seed S`` at ``settings``.
 
+    Returns
+    -------
+    dict
+        ``(prior, target) → (summary, run directory)``.
 
-def sample_direct(prior: str, target: str, settings: dict[str, Any], seed: int, out: Path, device: str, echo) -> dict[str, Any]:
-    """The same sampling through the lower-level API (same seeds, same numbers), writing only
-    ``samples.npz`` and ``grid.png``: ``--quick`` uses it because the per-run ``latents.png``
-    t-SNE and ``trace.nc`` of a full job would dominate a smoke run."""
-    import shutil as _shutil
+    Raises
+    ------
+    LevelsetsError
+        A cell failed (its error in one line; the others' results stay in ``runs_dir``).
+    """
+    from levelsets.errors import LevelsetsError
+    from levelsets.workflows.sweep import SweepSpec, run_sweep
 
-    import torch
-
-    from levelsets.inference.diagnostics import summarize
-    from levelsets.inference.sampler import SamplerSettings, sample_level_set
-    from levelsets.plots import plot_sample_grid
-    from levelsets.sample_runs import SampleRun
-    from levelsets.seeding import seed_everything
-    from levelsets.targets import parse_target
-    from levelsets.worlds import load_world
-
-    seed_everything(seed)
-    world = load_world("mnist", prior, device=device, seed=seed, echo=echo)
-    tgt = parse_target(target, world.class_names)
-    sampler = SamplerSettings(particles=settings["particles"], steps=settings["steps"], burn_in=settings["burn_in"],
-                              samples=settings["samples"], alpha=settings["alpha"], relaxation=settings["relaxation"],
-                              thin=settings["thin"], seed=seed, device=device, progress=False)
-    result = sample_level_set(world.prior, world.decoder, world.classifier,
-                              torch.as_tensor(tgt.probs, dtype=torch.float32, device=device), sampler)
-    summary = {**world.describe(), **summarize(result, tgt, tolerance=settings["tolerance"])}
-    with torch.no_grad():
-        images = world.decoder(result.latents.to(device)).float().cpu().numpy()
-    probs = result.probs.detach().cpu().numpy()
-    if out.exists():
-        _shutil.rmtree(out)
-    out.mkdir(parents=True)
-    SampleRun(latents=result.latents.cpu().numpy(), images=images, probs=probs, target=tgt.probs,
-              class_names=world.class_names, particle_index=result.particle_index.cpu().numpy()).save(out)
-    plot_sample_grid(images, probs, world.class_names, path=out / "grid.png",
-                     title=f"mnist/{prior} · target {target} · Δ={summary['delta'] * 100:.2f}%")
-    return summary
+    spec = SweepSpec(targets=list(targets), priors=list(priors), seeds=[seed], out=runs_dir, resume=resume,
+                     options={"world": "mnist", "device": device, **settings, **({} if resume else {"overwrite": True})},
+                     address=address, cell_threads=threads, progress=progress,
+                     command=[Path(sys.argv[0]).name, *sys.argv[1:]])
+    result = run_sweep(spec, echo=lambda m: print(f"    {m}", file=sys.stderr, flush=True))
+    failed = [c for c in result.record["cells"] if c["status"] != "done"]
+    if failed:
+        raise LevelsetsError(f"{len(failed)} of {len(result.record['cells'])} Table 1 cells failed, e.g. "
+                             f"{failed[0]['cell']}: {failed[0].get('error')} (see {runs_dir / 'sweep.json'})")
+    return {(c["prior"], c["target"]): (c["summary"], result.out / c["dir"]) for c in result.record["cells"]}
 
 
-def run_cell(prior: str, target: str, settings: dict[str, Any], seed: int, runs_dir: Path, device: str, echo,
-             *, full_job: bool = True) -> dict[str, Any]:
-    """Sample one cell (a full job, or :func:`sample_direct`); return its recorded numbers and goal checks."""
+def table_cell(prior: str, target: str, summary: dict[str, Any], out: Path) -> dict[str, Any]:
+    """One row of the table from a cell's ``summary.json``: its recorded numbers and goal checks."""
     from levelsets.sample_runs import load_run
 
-    out = runs_dir / f"{prior}_{target}"
-    started = time.perf_counter()
-    summary = (sample_job if full_job else sample_direct)(prior, target, settings, seed, out, device, echo)
     cell: dict[str, Any] = {"prior": prior, "target": target, **{k: summary.get(k) for k in RECORDED}}
-    cell["job_seconds"] = time.perf_counter() - started
+    cell["job_seconds"] = summary.get("wall_seconds_total")
     cell["run_dir"] = _shown(out)
     cell["data"] = summary.get("data")
     cell["classifier"] = summary.get("classifier")
@@ -311,7 +299,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Parse arguments, run every cell, write JSON + markdown + figures, print the table."""
     from levelsets.sampling import SampleJob
 
-    defaults = {name: getattr(SampleJob(out=Path("unused")), name) for name in SETTING_NAMES}
+    # seed 003's Table 1 is a table of its Dirichlet relaxation (with the Dirichlet's default α);
+    # every other setting is `levelsets sample`'s default
+    defaults = {name: getattr(SampleJob(out=Path("unused"), relaxation=TABLE1_RELAXATION), name) for name in SETTING_NAMES}
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory (default benchmarks/results)")
@@ -324,7 +314,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--burn-in", type=int, default=None, help=f"override burn-in (default {defaults['burn_in']})")
     parser.add_argument("--samples", type=int, default=None, help=f"override n (default {defaults['samples']})")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads of each cell (a Ray task; default 1) and of this process (t-SNE)")
+    parser.add_argument("--address", default=None,
+                        help="run the cells on a running Ray cluster (auto or HOST:PORT; default: a local one)")
+    parser.add_argument("--resume", action="store_true", help="keep the cells already finished in the runs directory")
     parser.add_argument("--docs-dir", type=Path, default=None,
                         help="where the README's images go (default docs/images for a full run at default settings; "
                              "never for --quick or overridden settings unless given)")
@@ -347,7 +341,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     docs_dir = args.docs_dir if args.docs_dir is not None else (REPO / "docs" / "images" if default_settings else None)
     name = "table1_quick" if args.quick else "table1"
     out = args.out
-    runs_dir = out / f"{name}_runs"
+    runs_dir = out / f"{name}_sweep"
     device = str(resolve_device(args.device))
 
     def echo(message: str) -> None:
@@ -364,8 +358,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         home_used = str(current_home())
         pairs = [(p, t) for p in args.priors for t in args.targets]
         for i, (prior, target) in enumerate(pairs, 1):
-            print(f"[{i}/{len(pairs)}] {prior.upper()} × {target}: sampling ...", file=sys.stderr, flush=True)
-            cell = run_cell(prior, target, settings, args.seed, runs_dir, device, echo, full_job=not args.quick)
+            print(f"[{i}/{len(pairs)}] {prior.upper()} × {target}: sampling (a sweep cell) ...", file=sys.stderr, flush=True)
+        done = run_cells(args.priors, args.targets, settings, args.seed, runs_dir, device, args.threads or 1,
+                         resume=args.resume, address=args.address)
+        for i, (prior, target) in enumerate(pairs, 1):
+            cell = table_cell(prior, target, *done[(prior, target)])
             cells.append(cell)
             print(
                 f"[{i}/{len(pairs)}] {prior.upper()} × {target}: Δ = {_pct(cell['delta'])} (paper {_pct(cell['paper_delta'])}, "

@@ -65,7 +65,10 @@ def test_quick_run_writes_six_cells_with_the_paper_column(tmp_path, _isolated_mo
         assert c["paper_delta"] > 0 and set(c["meets"]) == {"delta", "distinct", "target_classes_share", "all"}
         share = c["target_classes_share"]
         assert (share is None) if c["target"] == "ambiguous" else (0.0 <= share <= 1.0)
-        assert (tmp_path / "table1_quick_runs" / f"{c['prior']}_{c['target']}" / "grid.png").is_file()
+        run_dir = tmp_path / "table1_quick_sweep" / f"{c['target']}-{c['prior']}-seed0"  # a sweep cell
+        assert Path(c["run_dir"]) == run_dir and (run_dir / "grid.png").is_file()
+    sweep = json.loads((tmp_path / "table1_quick_sweep" / "sweep.json").read_text())
+    assert sweep["complete"] and sweep["counts"]["done"] == 6 and sweep["settings"]["cell_threads"] == 1
     assert (tmp_path / "table1_quick_tsne.png").stat().st_size > 10_000
 
     md = (tmp_path / "table1_quick.md").read_text()
