@@ -47,11 +47,11 @@ Writes ``<out>/softlabel_loop.json`` (settings, per-seed rows, aggregates, prove
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--samples-per-target", type=int, default=None)
     parser.add_argument("--augment-repeat", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="Tiny settings, two seeds: a smoke run for tests.")
-    parser.add_argument("--workers", type=int, default=1, help="Seeds run in parallel processes.")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Seeds run in parallel: Ray tasks on a local cluster of workers × threads CPUs.")
     parser.add_argument("--threads", type=int, default=1, help="Torch threads per process.")
     parser.add_argument("--workdir", type=Path, default=None, help="Where classifiers and runs go (default: a temp dir).")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
@@ -284,8 +285,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="softlabel_loop_") as tmp:
             workdir = str(args.workdir or tmp)
             if args.workers > 1:
-                with ProcessPoolExecutor(max_workers=args.workers) as pool:
-                    per_seed = list(pool.map(run_seed, seeds, [settings] * len(seeds), [workdir] * len(seeds), [args.threads] * len(seeds)))
+                # the seeds as Ray tasks, like a sweep's cells
+                from levelsets.workflows.task_map import map_tasks
+
+                per_seed = map_tasks(functools.partial(run_seed, settings=settings, workdir=workdir, threads=args.threads),
+                                     seeds, threads=args.threads, num_cpus=args.workers * args.threads,
+                                     progress=True, desc="seeds")
             else:
                 per_seed = []
                 for seed in seeds:

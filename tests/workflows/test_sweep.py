@@ -233,3 +233,18 @@ def test_model_files_reach_a_node_with_an_empty_model_home(tmp_path, tiny_shapes
     assert sorted(p.name for p in written) == ["model.card.json", "model.pt"]
     assert (tmp_path / "node" / "classifier/shapes/model.pt").read_bytes() == tiny_shapes_classifier.read_bytes()
     assert sweep_mod.install_model_files(files) == []  # present: nothing rewritten
+
+
+def _square_and_threads(x):
+    return x * x, torch.get_num_threads()
+
+
+def test_map_tasks_runs_each_item_as_a_task_in_order(ray_local):
+    import functools
+
+    from levelsets.workflows.task_map import map_tasks
+
+    assert map_tasks(_square_and_threads, [3, 1, 2]) == [(9, 1), (1, 1), (4, 1)]  # one torch thread per task
+    assert map_tasks(functools.partial(divmod, 7), [2, 3]) == [(3, 1), (2, 1)]
+    with pytest.raises(ZeroDivisionError):
+        map_tasks(functools.partial(divmod, 7), [1, 0])
