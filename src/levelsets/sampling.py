@@ -63,7 +63,7 @@ class SampleJob:
     prior: str | None = None
     target: str = "1vs7"
     alpha: float | None = None
-    relaxation: str = "dirichlet"
+    relaxation: str = "band"
     particles: int = 1000
     steps: int = 300
     burn_in: int = 200

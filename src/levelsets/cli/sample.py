@@ -20,7 +20,7 @@ def sample(
     alpha: float | None = typer.Option(
         None, "--alpha", help="Dirichlet tolerance α: larger = tighter level set. Default: 100 for mnist (seed 003), 300 for shapes.",
     ),
-    relaxation: str = typer.Option("dirichlet", "--relaxation", help="band (the prior restricted to max_l |f_l − p_l| ≤ --tolerance; adaptive-level SMC, reports the band's prior mass), dirichlet (seed 003) or normal (Bayes-TrEx constraints)."),
+    relaxation: str = typer.Option("band", "--relaxation", help="band (default: the prior restricted to max_l |f_l − p_l| ≤ --tolerance, i.e. the generator's own images within the tolerance; adaptive-level SMC, reports the band's prior mass), dirichlet (seed 003's relaxation, Table 1; uses --alpha) or normal (Bayes-TrEx constraints)."),
     particles: int = typer.Option(1000, "--particles", "-N", help="Particles N advanced in parallel."),
     steps: int = typer.Option(300, "--steps", "-T", help="Total MH steps per particle (burn-in included)."),
     burn_in: int = typer.Option(200, "--burn-in", help="Steps of tempering + proposal adaptation before the kept draws."),
