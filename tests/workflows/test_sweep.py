@@ -248,3 +248,28 @@ def test_map_tasks_runs_each_item_as_a_task_in_order(ray_local):
     assert map_tasks(functools.partial(divmod, 7), [2, 3]) == [(3, 1), (2, 1)]
     with pytest.raises(ZeroDivisionError):
         map_tasks(functools.partial(divmod, 7), [1, 0])
+
+
+@pytest.mark.parametrize("extra", [[], ["--overwrite"]])
+@pytest.mark.parametrize("where", ["user_folder", "dot", "parent"])
+def test_sweep_never_touches_a_folder_it_did_not_write(tmp_path, monkeypatch, extra, where):
+    import ray
+
+    def refuse(*a, **k):
+        raise AssertionError("nothing may start when --out is refused")
+
+    monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.setattr("levelsets.worlds.load_world", refuse)
+    project = tmp_path / "project"
+    sub = project / "sub"
+    sub.mkdir(parents=True)
+    (project / "notes.txt").write_text("mine")
+    (sub / "data.csv").write_text("1,2")
+    monkeypatch.chdir(sub)
+    out = {"user_folder": str(project), "dot": ".", "parent": ".."}[where]
+    result = runner.invoke(app, ["sweep", "--targets", "ambiguous", *SHAPES, "--out", out, *extra])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--out" in lines[0], result.stderr
+    assert (project / "notes.txt").read_text() == "mine" and (sub / "data.csv").read_text() == "1,2"
+    assert sorted(p.name for p in project.iterdir()) == ["notes.txt", "sub"]
