@@ -213,6 +213,9 @@ def table_cell(prior: str, target: str, summary: dict[str, Any], out: Path) -> d
     cell["classifier"] = summary.get("classifier")
     cell["generator"] = summary.get("generator")
     cell["latent_spread"] = latent_spread(load_run(out).latents)
+    quality = summary.get("quality") or {}
+    cell["quality"] = {k: quality.get(k) for k in ("families", "reference_families", "intensity_ratio", "coverage",
+                                                     "reference_coverage", "precision")}
     cell["paper_delta"] = PAPER_DELTA[(prior, target)]
     cell["goal_delta"] = goal_delta(prior, target)
     cell["meets"] = check_cell(cell)
@@ -274,19 +277,26 @@ def markdown(record: dict[str, Any]) -> str:
         "The paper reports no per-cell distinct counts; its GAN runs ended with < 10 distinct samples. "
         "spread = mean pairwise latent distance of the samples / its value under the N(0, I) prior "
         "(not a goal; low values mean near-copies even when all latents are distinct). ancestors = distinct "
-        "initial prior draws with descendants after the tempered burn-in (of N particles). wall s = sampling only.",
+        "initial prior draws with descendants after the tempered burn-in (of N particles). wall s = sampling only. "
+        "families = visual families among the n samples (clusters at the median nearest-neighbour distance between "
+        "real digits of the target's classes; as many real digits form the number in brackets), intensity = mean "
+        "pixel intensity vs those real digits, coverage = Naeem et al.'s coverage of them (real digits: in brackets); "
+        "see levelsets.evaluation.sample_quality.",
         "",
         "| prior | target | Δ (ours) | Δ (paper) | goal Δ ≤ | distinct / n | accept | R-hat max | ESS bulk min "
-        "| within ±tol | target pair top-2 | spread | ancestors | wall s | meets goal |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| within ±tol | target pair top-2 | families (real) | intensity | coverage (real) | spread | ancestors | wall s | meets goal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in record["cells"]:
         failed = [k for k in ("delta", "distinct", "target_classes_share") if not c["meets"][k]]
+        q = c.get("quality") or {}
         lines.append(
             f"| {c['prior'].upper()} | {c['target']} | {_pct(c['delta'])} | {_pct(c['paper_delta'])} | {_pct(c['goal_delta'])} "
             f"| {c['distinct']} / {c['samples']} | {_num(c['acceptance_rate'], '.3f')} | {_num(c['rhat_max'], '.2f')} "
             f"| {_num(c['ess_bulk_min'], '.0f')} | {_pct(c['within_tolerance'])} "
             f"| {_pct(c['target_classes_share']) if c['target_classes_share'] is not None else 'n/a'} "
+            f"| {_num(q.get('families'), 'd')} ({_num(q.get('reference_families'), 'd')}) | {_pct(q.get('intensity_ratio'))} "
+            f"| {_num(q.get('coverage'), '.2f')} ({_num(q.get('reference_coverage'), '.2f')}) "
             f"| {_num(c.get('latent_spread'), '.2f')} | {_num(c.get('burn_in_ancestors'), 'd')} | {_num(c['wall_seconds'], '.0f')} | {'yes' if c['meets']['all'] else 'no (' + ', '.join(failed) + ')'} |"
         )
     met = sum(c["meets"]["all"] for c in record["cells"])
