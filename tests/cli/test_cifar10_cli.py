@@ -113,6 +113,18 @@ def test_cifar10h_labels_all_and_counts(standin, tmp_path):
     np.testing.assert_allclose(agg, counts / counts.sum(axis=1, keepdims=True))
 
 
+def test_cifar10h_labels_never_overwrite_a_users_file(standin, tmp_path):
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"my": "data"}')
+    line = error_line(runner.invoke(app, ["labels", "cifar10h", "--data-dir", str(standin / "cifar10h"), "-o", str(mine)]))
+    assert "-o" in line and mine.read_text() == '{"my": "data"}' and not (tmp_path / "mine.json.json").exists()
+    # a file levelsets wrote (it has its sidecar) is replaced
+    out = tmp_path / "ours.json"
+    ok(runner.invoke(app, ["labels", "cifar10h", "--data-dir", str(standin / "cifar10h"), "-o", str(out)]))
+    ok(runner.invoke(app, ["labels", "cifar10h", "--data-dir", str(standin / "cifar10h"), "--split", "heldout", "-o", str(out)]))
+    assert json.loads(out.read_text())["examples"]
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["--source", "csv"], "unknown CIFAR-10H source"),
     (["--split", "test"], "unknown split"),
