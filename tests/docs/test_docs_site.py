@@ -28,3 +28,13 @@ def test_readme_is_a_front_page():
     assert len(lines) <= 250, len(lines)
     text = "\n".join(lines[:40])
     assert "make run" in text and "make test" in text  # the two commands at the top
+
+
+def test_site_front_page_is_the_readme():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_index", ROOT / "docs" / "gen_index.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    expected = gen.index_text((ROOT / "README.md").read_text())
+    assert (ROOT / "docs" / "index.md").read_text() == expected, "docs/index.md is stale: run python docs/gen_index.py"
