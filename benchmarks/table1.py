@@ -214,8 +214,14 @@ def table_cell(prior: str, target: str, summary: dict[str, Any], out: Path) -> d
     cell["generator"] = summary.get("generator")
     cell["latent_spread"] = latent_spread(load_run(out).latents)
     quality = summary.get("quality") or {}
-    cell["quality"] = {k: quality.get(k) for k in ("families", "reference_families", "intensity_ratio", "coverage",
+    cell["quality"] = {k: quality.get(k) for k in ("families", "effective_families", "largest_family_share",
+                                                     "reference_families", "intensity_ratio", "coverage",
                                                      "reference_coverage", "precision")}
+    if cell["quality"]["effective_families"] is None and quality:  # runs made before the measure existed
+        from levelsets.evaluation import sample_quality as sq
+
+        sizes = sq.family_sizes(sq.features(load_run(out).images), quality["families_threshold"])
+        cell["quality"].update(effective_families=sq.effective_families(sizes), largest_family_share=float(sizes[0] / sizes.sum()))
     cell["paper_delta"] = PAPER_DELTA[(prior, target)]
     cell["goal_delta"] = goal_delta(prior, target)
     cell["meets"] = check_cell(cell)
@@ -279,13 +285,14 @@ def markdown(record: dict[str, Any]) -> str:
         "(not a goal; low values mean near-copies even when all latents are distinct). ancestors = distinct "
         "initial prior draws with descendants after the tempered burn-in (of N particles). wall s = sampling only. "
         "families = visual families among the n samples (clusters at the median nearest-neighbour distance between "
-        "real digits of the target's classes; as many real digits form the number in brackets), intensity = mean "
+        "real digits of the target's classes; as many real digits form the number in brackets), effective families = "
+        "exp(entropy of the family sizes) (low when one family holds most samples), intensity = mean "
         "pixel intensity vs those real digits, coverage = Naeem et al.'s coverage of them (real digits: in brackets); "
         "see levelsets.evaluation.sample_quality.",
         "",
         "| prior | target | Δ (ours) | Δ (paper) | goal Δ ≤ | distinct / n | accept | R-hat max | ESS bulk min "
-        "| within ±tol | target pair top-2 | families (real) | intensity | coverage (real) | spread | ancestors | wall s | meets goal |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| within ±tol | target pair top-2 | families (real) | effective families | intensity | coverage (real) | spread | ancestors | wall s | meets goal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in record["cells"]:
         failed = [k for k in ("delta", "distinct", "target_classes_share") if not c["meets"][k]]
@@ -295,7 +302,8 @@ def markdown(record: dict[str, Any]) -> str:
             f"| {c['distinct']} / {c['samples']} | {_num(c['acceptance_rate'], '.3f')} | {_num(c['rhat_max'], '.2f')} "
             f"| {_num(c['ess_bulk_min'], '.0f')} | {_pct(c['within_tolerance'])} "
             f"| {_pct(c['target_classes_share']) if c['target_classes_share'] is not None else 'n/a'} "
-            f"| {_num(q.get('families'), 'd')} ({_num(q.get('reference_families'), 'd')}) | {_pct(q.get('intensity_ratio'))} "
+            f"| {_num(q.get('families'), 'd')} ({_num(q.get('reference_families'), 'd')}) | {_num(q.get('effective_families'), '.1f')} "
+            f"| {_pct(q.get('intensity_ratio'))} "
             f"| {_num(q.get('coverage'), '.2f')} ({_num(q.get('reference_coverage'), '.2f')}) "
             f"| {_num(c.get('latent_spread'), '.2f')} | {_num(c.get('burn_in_ancestors'), 'd')} | {_num(c['wall_seconds'], '.0f')} | {'yes' if c['meets']['all'] else 'no (' + ', '.join(failed) + ')'} |"
         )

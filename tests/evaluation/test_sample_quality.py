@@ -34,6 +34,21 @@ def test_separated_blobs_are_k_families_and_one_image_repeated_is_one():
     assert q.visual_families(x[:1], threshold=0.5) == 1
 
 
+def test_one_dominant_family_reads_as_few_effective_families():
+    x, centres = blobs(16, 1)  # 16 separated singletons ...
+    dominant = np.concatenate([np.repeat(x[:1], 85, axis=0), x[1:]])  # ... one of them repeated 85 times
+    sizes = q.family_sizes(dominant, threshold=0.5)
+    assert sizes.tolist() == [85] + [1] * 15 and q.visual_families(dominant, 0.5) == 16
+    expected = np.exp(-(0.85 * np.log(0.85) + 15 * 0.01 * np.log(0.01)))
+    assert q.effective_families(sizes) == pytest.approx(expected) and 2.2 < expected < 2.4
+    assert q.effective_families(np.full(7, 15)) == pytest.approx(7.0)  # equal families: the count itself
+    assert q.effective_families([100]) == pytest.approx(1.0)
+    images = dominant.reshape(-1, 1, 4, 5).clip(0, 1)
+    ref = q.reference_from_images(np.random.default_rng(1).random((60, 1, 4, 5)), "noise", real=False)
+    report = q.quality_report(images, ref)
+    assert report["largest_family_share"] >= 0.85 and report["effective_families"] <= report["families"]
+
+
 def test_families_use_complete_linkage():
     # a chain of points 0.4 apart: single linkage would give 1 family; complete linkage needs every
     # pair of a family within 0.5, so at most 2 consecutive points (0.4 apart) per family: ≥ 5 families

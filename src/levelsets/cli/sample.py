@@ -64,6 +64,8 @@ _SHOWN = (
     ("within_tolerance", "within tolerance", "{:.1%}"),
     ("target_classes_share", "target pair on top", "{:.1%}"),
     ("families", "visual families", "{}"),
+    ("effective_families", "effective families", "{:.1f}"),
+    ("largest_family_share", "largest family", "{:.0%}"),
     ("intensity_ratio", "intensity vs real", "{:.0%}"),
     ("coverage", "coverage of real", "{:.2f}"),
     ("distinct", "distinct latents", "{}"),

@@ -160,17 +160,12 @@ def reference_from_images(images: Any, description: str, *, real: bool = True) -
     return QualityReference(feats, nearest_neighbour_threshold(feats), description, real=real)
 
 
-def visual_families(feats: np.ndarray, threshold: float) -> int:
-    """Count the visual families of ``feats`` ``(N, D)``.
+def family_sizes(feats: np.ndarray, threshold: float) -> np.ndarray:
+    """Sizes of the visual families of ``feats`` ``(N, D)``, largest first, ``(F,)`` int64.
 
     Complete-linkage agglomerative clustering (scikit-learn) that merges two clusters only while
     their largest pairwise distance is below ``threshold``: every two members of a family are
     closer than ``threshold``.
-
-    Returns
-    -------
-    int
-        The number of clusters (N for N ≤ 1).
     """
     from sklearn.cluster import AgglomerativeClustering
 
@@ -178,9 +173,25 @@ def visual_families(feats: np.ndarray, threshold: float) -> int:
         raise LevelsetsError(f"the family threshold must be > 0, got {threshold}")
     n = feats.shape[0]
     if n <= 1:
-        return int(n)
+        return np.ones(n, dtype=np.int64)
     labels = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold, linkage="complete").fit_predict(feats)
-    return int(labels.max() + 1)
+    return np.sort(np.bincount(labels))[::-1].astype(np.int64)
+
+
+def visual_families(feats: np.ndarray, threshold: float) -> int:
+    """Count the visual families of ``feats`` ``(N, D)`` (:func:`family_sizes`; N for N ≤ 1)."""
+    return int(family_sizes(feats, threshold).size)
+
+
+def effective_families(sizes: np.ndarray) -> float:
+    r"""The effective number of families, :math:`\exp(-\sum_f q_f \log q_f)` with :math:`q_f` = size / N.
+
+    Equals the family count when every family is the same size, and approaches 1 when one family
+    holds almost every image: 16 families of which one holds 85 of 100 images read as 2.3.
+    """
+    q = np.asarray(sizes, dtype=np.float64)
+    q = q[q > 0] / q.sum()
+    return float(np.exp(-(q * np.log(q)).sum()))
 
 
 def prdc(real: np.ndarray, fake: np.ndarray, k: int = NEAREST_K, *,
@@ -249,7 +260,9 @@ def quality_report(images: Any, reference: QualityReference, *, seed: int = 0) -
     Returns
     -------
     dict
-        ``n``; ``families`` (visual families at τ) and ``families_threshold`` (τ);
+        ``n``; ``families`` (visual families at τ), ``effective_families`` (exp of the entropy of
+        the family sizes: low when one family holds most images), ``largest_family_share``, and
+        ``families_threshold`` (τ);
         ``feature_space``, ``threshold_rule``; ``mean_intensity``, ``reference_mean_intensity``,
         ``intensity_ratio``; ``reference`` (description), ``reference_real``, ``reference_size``
         (M); a yardstick — the same numbers for real images at this sample size:
@@ -277,9 +290,12 @@ def quality_report(images: Any, reference: QualityReference, *, seed: int = 0) -
     perm = np.random.default_rng(seed).permutation(m)
     subset, rest = reference.features[perm[:size]], reference.features[perm[size:]]
     intensity = float(feats.mean())
+    sizes = family_sizes(feats, reference.threshold)
     report: dict[str, Any] = {
         "n": int(n),
-        "families": visual_families(feats, reference.threshold),
+        "families": int(sizes.size),
+        "effective_families": effective_families(sizes),
+        "largest_family_share": float(sizes[0] / n),
         "families_threshold": reference.threshold,
         "feature_space": FEATURE_SPACE,
         "threshold_rule": THRESHOLD_RULE,
