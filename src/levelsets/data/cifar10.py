@@ -26,10 +26,11 @@ import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from levelsets.data.labelled_images import LabelledImages
 from levelsets.errors import LevelsetsError
 from levelsets.softlabels.class_sets import CIFAR10_CLASSES
 
@@ -117,7 +118,7 @@ def restricted_load(path: str | Path) -> Any:
 
 
 @dataclass(frozen=True)
-class Cifar10Data:
+class Cifar10Data(LabelledImages):
     """A set of CIFAR-10 images.
 
     Attributes
@@ -131,23 +132,8 @@ class Cifar10Data:
         (test_batch: 10,000 test images)"``.
     """
 
-    images: np.ndarray
-    labels: np.ndarray
-    source: str
-
-    def __post_init__(self) -> None:
-        if self.images.ndim != 4 or self.images.shape[1:] != IMAGE_SHAPE:
-            raise ValueError(f"images must have shape (N, 3, 32, 32), got {self.images.shape}")
-        if self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"labels must have shape ({self.images.shape[0]},), got {self.labels.shape}")
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    @property
-    def class_counts(self) -> np.ndarray:
-        """(10,) int64 number of images per class."""
-        return np.bincount(self.labels, minlength=len(CIFAR10_CLASSES))
+    image_shape: ClassVar[tuple[int, ...]] = IMAGE_SHAPE
+    num_classes: ClassVar[int] = len(CIFAR10_CLASSES)
 
 
 def _get(d: Mapping, key: str) -> Any:

