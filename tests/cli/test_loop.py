@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.loop import ROUND_METRICS
 from levelsets.sample_runs import load_run
+from levelsets.workflows.loop_evaluation import ROUND_METRICS
 
 runner = CliRunner()
 TINY = [

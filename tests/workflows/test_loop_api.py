@@ -1,4 +1,4 @@
-"""Tests of the soft-label loop's Python API (levelsets.loop)."""
+"""Tests of the soft-label loop's Python API (levelsets.workflows.loop, re-exported as levelsets.loop)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,19 @@ import numpy as np
 import pytest
 
 from levelsets.errors import LevelsetsError
-from levelsets.loop import DEFAULT_TARGETS, LOOP_N_TRAIN, LoopSettings, markdown_table, run_loop
+from levelsets.workflows.loop import run_loop
+from levelsets.workflows.loop_evaluation import markdown_table
+from levelsets.workflows.loop_settings import DEFAULT_TARGETS, LOOP_N_TRAIN, LoopSettings
+
+
+def test_levelsets_loop_re_exports_the_workflow():
+    import levelsets.loop
+    import levelsets.workflows.loop_evaluation as evaluation
+
+    assert levelsets.loop.run_loop is run_loop and levelsets.loop.LoopSettings is LoopSettings
+    assert levelsets.loop.ROUND_METRICS is evaluation.ROUND_METRICS
+    assert levelsets.loop.evaluate_round is evaluation.evaluate_round
+    assert set(levelsets.loop.__all__) <= set(dir(levelsets.loop))
 
 
 def test_markdown_table_rows_columns_and_formatting():

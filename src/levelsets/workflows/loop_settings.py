@@ -1,0 +1,213 @@
+"""Settings of the closed loop (:func:`levelsets.workflows.loop.run_loop`), validated on construction.
+
+Every ``levelsets loop`` option is a field of :class:`LoopSettings`; a bad value raises a one-line
+:class:`~levelsets.errors.LevelsetsError` before anything runs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from levelsets.errors import LevelsetsError
+
+LABELERS = ("truth", "target", "simulator", "elicited")
+DEFAULT_TARGETS = {
+    "shapes": ("ambiguous", "graded:rocketvshouse:0.25", "graded:rocketvshouse:0.75"),
+    "mnist": ("ambiguous", "1vs7", "8vs9", "4vs9", "3vs5"),
+}
+LOOP_N_TRAIN: dict[str, int | None] = {"shapes": 4000, "mnist": None}
+"""Default base training-set size per world (the zoo's shapes recipe uses 16,000)."""
+
+@dataclass
+class LoopSettings:
+    """Settings of :func:`levelsets.workflows.loop.run_loop` (validated on construction).
+
+    Attributes
+    ----------
+    world:
+        ``shapes`` or ``mnist``.
+    rounds:
+        R ≥ 1 augmentation rounds after round 0.
+    labeler:
+        ``truth`` | ``target`` | ``simulator`` | ``elicited`` (see :mod:`levelsets.workflows.loop`).
+    targets:
+        Level-set targets sampled each round (default :data:`DEFAULT_TARGETS`).
+    samples_per_target, particles, steps, burn_in, alpha:
+        Sampler settings for every run.
+    augment_repeat:
+        How many times each augmenting run is added to the training set (≥ 1; a weight on the
+        labelled level-set samples relative to the base data).
+    n_train, epochs, method:
+        Classifier recipe: base training-set size (None = :data:`LOOP_N_TRAIN`: 4,000 shapes, so
+        a round trains in well under a minute on CPU; all of the MNIST split), epochs (None = the
+        zoo recipe's), training method.
+    eval_size, heldout_size:
+        Sizes of the near-boundary and ordinary held-out sets.
+    study, db:
+        Live elicitation (:mod:`levelsets.workflows.loop`): the study directory the loop adds a round of stimuli
+        to each round (new, or empty), and the response database of the server serving it.
+    stimuli_per_round:
+        Distinct samples shown to people per round (chosen among all targets' samples).
+    wait_responses:
+        Responses (distinct participants) to wait for on each of the round's stimuli.
+    poll_seconds, timeout:
+        How often the database is read while waiting, and how long to wait per round at most
+        (``None``: until done); on timeout the loop goes on with the responses that came back.
+    per_participant, repeats, stimulus_size:
+        Trials per participant batch, repeated trials per batch, and PNG size of the round's
+        stimuli (``levelsets stimuli export`` settings; no catch trials).
+    """
+
+    world: str = "shapes"
+    rounds: int = 3
+    labeler: str = "truth"
+    targets: tuple[str, ...] | None = None
+    samples_per_target: int = 300
+    particles: int = 600
+    steps: int = 150
+    burn_in: int = 100
+    alpha: float = 50.0
+    augment_repeat: int = 1
+    n_train: int | None = None
+    epochs: int | None = None
+    method: str = "ce"
+    eval_size: int = 2000
+    heldout_size: int = 2000
+    simulator_responses: Path | None = None
+    elicited_labels: Path | None = None
+    stimuli: Path | None = None
+    study: Path | None = None
+    db: Path | None = None
+    stimuli_per_round: int = 20
+    wait_responses: int = 3
+    poll_seconds: float = 10.0
+    timeout: float | None = None
+    per_participant: int = 10
+    repeats: int = 1
+    stimulus_size: int = 160
+    seed: int = 0
+    device: str = "auto"
+    out: Path | None = None
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        from levelsets.worlds import validate_world
+
+        validate_world(self.world, command="loop")  # one line for unknown worlds and for plugins (built-ins only)
+        if self.rounds < 1:
+            raise LevelsetsError(f"--rounds must be ≥ 1 (got {self.rounds})")
+        if self.labeler not in LABELERS:
+            raise LevelsetsError(f"unknown --labeler {self.labeler!r}; choose one of {', '.join(LABELERS)}")
+        if self.labeler == "truth" and self.world != "shapes":
+            raise LevelsetsError("--labeler truth needs a world with a known posterior; use --world shapes")
+        if self.labeler == "simulator" and self.simulator_responses is None:
+            raise LevelsetsError("--labeler simulator needs --simulator-responses FILE (CIFAR-10S-format responses to fit it)")
+        self._check_elicited()
+        for name in ("samples_per_target", "particles", "steps", "eval_size", "heldout_size", "augment_repeat"):
+            if getattr(self, name) < 1:
+                raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1 (got {getattr(self, name)})")
+        if self.samples_per_target > self.particles:
+            raise LevelsetsError("--samples-per-target cannot exceed --particles")
+        if self.burn_in < 0 or self.burn_in >= self.steps:
+            raise LevelsetsError(f"need 0 ≤ --burn-in < --steps (got burn-in {self.burn_in}, steps {self.steps})")
+        if not self.alpha > 0:
+            raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha})")
+        if self.n_train is None:
+            self.n_train = LOOP_N_TRAIN[self.world]
+        if self.n_train is not None and self.n_train < 1:
+            raise LevelsetsError(f"--n-train must be ≥ 1 (got {self.n_train})")
+        if self.epochs is not None and self.epochs < 1:
+            raise LevelsetsError(f"--epochs must be ≥ 1 (got {self.epochs})")
+        from levelsets.softlabels.methods import METHOD_NAMES
+
+        if self.method not in METHOD_NAMES:
+            raise LevelsetsError(f"unknown --method {self.method!r}; choose one of {', '.join(METHOD_NAMES)}")
+        for name in ("simulator_responses", "elicited_labels", "stimuli"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).exists():
+                raise LevelsetsError(f"--{name.replace('_', '-')} {path} does not exist")
+        self.targets = tuple(self.targets or DEFAULT_TARGETS[self.world])
+        _check_targets(self.world, self.targets)
+        if self.out is None:
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            self.out = Path("runs") / f"{stamp}-loop-{self.world}-{self.labeler}-seed{self.seed}"
+        self.out = Path(self.out)
+        if self.live:
+            out = self.out.expanduser().resolve()
+            for name in ("study", "db"):
+                if Path(getattr(self, name)).expanduser().resolve().is_relative_to(out):
+                    raise LevelsetsError(f"--{name} must lie outside --out {self.out} (the loop replaces --out when it "
+                                         "finishes; the study and its responses must outlive it)")
+
+
+    @property
+    def live(self) -> bool:
+        """True for live elicitation (``study`` + ``db``)."""
+        return self.labeler == "elicited" and self.study is not None
+
+    def _check_elicited(self) -> None:
+        offline = self.elicited_labels is not None or self.stimuli is not None
+        live = self.study is not None or self.db is not None
+        if self.labeler != "elicited":
+            if live:
+                raise LevelsetsError("--study and --db are for --labeler elicited (live elicitation)")
+            return
+        if offline and live:
+            raise LevelsetsError("give either --elicited-labels and --stimuli (labels collected earlier) "
+                                 "or --study and --db (a live study), not both")
+        if not live and (self.elicited_labels is None or self.stimuli is None):
+            raise LevelsetsError("--labeler elicited needs --elicited-labels FILE (from `levelsets labels build`) and --stimuli DIR, "
+                                 "or --study DIR --db FILE for a live study")
+        if not live:
+            return
+        if self.study is None or self.db is None:
+            raise LevelsetsError("a live study needs both --study DIR (where the loop adds stimuli) and --db FILE "
+                                 "(the database `levelsets elicit serve` writes)")
+        for name in ("stimuli_per_round", "wait_responses", "per_participant"):
+            if getattr(self, name) < 1:
+                raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1 (got {getattr(self, name)})")
+        candidates = self.samples_per_target * len(self.targets or DEFAULT_TARGETS[self.world])
+        if self.stimuli_per_round > candidates:
+            raise LevelsetsError(f"--stimuli-per-round {self.stimuli_per_round} exceeds the {candidates} samples a round draws "
+                                 "(--samples-per-target × targets); lower it or sample more")
+        if self.repeats < 0 or self.repeats >= self.per_participant:
+            raise LevelsetsError(f"need 0 ≤ --repeats < --per-participant (got {self.repeats} and {self.per_participant})")
+        if not 8 <= self.stimulus_size <= 2048:
+            raise LevelsetsError(f"--stimulus-size {self.stimulus_size} is out of range; use 8 to 2048 pixels")
+        if not self.poll_seconds > 0:
+            raise LevelsetsError(f"--poll-seconds must be > 0 (got {self.poll_seconds:g})")
+        if self.timeout is not None and not self.timeout > 0:
+            raise LevelsetsError(f"--timeout must be > 0 seconds (got {self.timeout:g})")
+        from levelsets.elicitation.study import is_study
+
+        study = Path(self.study).expanduser()
+        if study.exists() and (not study.is_dir() or is_study(study) or any(study.iterdir())):
+            raise LevelsetsError(f"--study {study} exists and is not empty; give a new directory (the loop writes round 1 "
+                                 "there, and the server's --db is tied to it)")
+        db = Path(self.db).expanduser()
+        if db.exists() and not db.is_file():
+            raise LevelsetsError(f"--db {db} is a directory; give the SQLite file `levelsets elicit serve --db` writes")
+        if db.exists():
+            raise LevelsetsError(f"--db {db} already exists and belongs to another study; give a new file "
+                                 "(the server creates it for this --study)")
+        if not db.parent.is_dir():
+            raise LevelsetsError(f"--db {db}: directory {db.parent} does not exist; create it first")
+
+
+def _check_targets(world: str, targets: Sequence[str]) -> None:
+    """Every loop target must parse for the world's classes, be a single target and have all p_l > 0."""
+    from levelsets.sampling import _class_names
+    from levelsets.targets import is_graded_strip, parse_target
+
+    names = _class_names(world)
+    for spec in targets:
+        if is_graded_strip(spec):
+            raise LevelsetsError(f"target {spec!r} is a whole graded strip; give one β per loop target, e.g. {spec}:0.25")
+        if np.any(parse_target(spec, names).probs <= 0):
+            raise LevelsetsError(f"target {spec!r} has a zero entry; the sampler's Dirichlet relaxation needs every p_l > 0")
