@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from levelsets.errors import LevelsetsError
-from levelsets.softlabels.label_construction import parse_responses
+from levelsets.softlabels.responses import parse_responses
 
 AGGREGATES = ("mean", "dawid-skene", "glad")
 CROWD_AGGREGATES = ("dawid-skene", "glad")

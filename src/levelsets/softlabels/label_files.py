@@ -39,12 +39,12 @@ from levelsets.artifacts import check_output_file, provenance, write_json, write
 from levelsets.errors import LevelsetsError
 from levelsets.softlabels.class_sets import resolve_class_names
 from levelsets.softlabels.label_construction import (
-    ANOMALY_KINDS,
     VARIETIES,
     ConstructionSettings,
     SoftLabelSet,
     build_soft_labels,
 )
+from levelsets.softlabels.responses import ANOMALY_KINDS
 
 FORMAT = "levelsets-soft-labels"
 FORMAT_VERSION = 1

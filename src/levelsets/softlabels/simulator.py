@@ -41,11 +41,10 @@ import numpy as np
 from levelsets.errors import LevelsetsError
 from levelsets.softlabels.label_construction import (
     ConstructionSettings,
-    Response,
     SoftLabelSet,
     construct_label,
-    parse_responses,
 )
+from levelsets.softlabels.responses import Response, parse_responses
 
 BETA_CLIP = 1e-3
 """Probabilities are clipped to [ε, 1 − ε] before the Beta fit (humans often answer 100%)."""
