@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from levelsets.elicitation.app import create_app
-from levelsets.elicitation.store import SCHEMA_VERSION
+from levelsets.elicitation.database import SCHEMA_VERSION
 from levelsets.errors import LevelsetsError
 
 TOKEN = "s3cret-token"

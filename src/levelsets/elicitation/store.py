@@ -1,26 +1,4 @@
-"""The response database: SQLite (standard library) in WAL mode.
-
-Tables (schema version :data:`SCHEMA_VERSION`, recorded in ``schema_version``; a version-1
-database is upgraded in place when opened):
-
-``study``
-    one row: the study id and the stimulus set as JSON (so an export needs only the database).
-``participants``
-    ``id`` (as given by the platform or generated), ``batch`` (assigned on first visit, see
-    below), ``created``, ``consented``, ``completed`` (Unix seconds, null until it happens);
-    ``platform_study_id`` / ``platform_session_id`` (the platform's ``STUDY_ID`` and
-    ``SESSION_ID`` of the latest visit); the lease: ``lease_expires`` and ``returned``; and the
-    comprehension check: ``comprehension_attempts``, ``comprehension_answers`` (JSON list of the
-    option ids given), ``comprehension_passed`` (time, or null).
-``platform_sessions``
-    every distinct (participant, ``STUDY_ID``, ``SESSION_ID``) seen, with when it was first seen.
-``responses``
-    one row per trial answer: ``participant``, ``stimulus``, ``trial`` (position in the batch),
-    ``kind``, ``answer`` (JSON), ``rt_ms`` (reaction time), ``received``; UNIQUE on
-    (participant, stimulus, trial): a retried submission of the same answer is stored once, a
-    *different* answer to a stored trial is refused (:class:`AnswerConflict`).
-``server_starts``
-    one row per server start (the start also proves the database is writable).
+"""The study's responses and participants in the response database (:mod:`levelsets.elicitation.database`).
 
 **Assignment and leases.** A new participant gets the batch held by the fewest participants
 (among the newest round's batches in a live study, :mod:`levelsets.elicitation.study`),
@@ -29,10 +7,6 @@ returned and ``lease_expires`` in the future); ties go to the lowest batch index
 a participant renews the lease to ``now + lease_seconds``; a participant marked returned, or
 silent for longer than the lease, frees the batch for the next newcomer. A participant who comes
 back later keeps their batch (their answers are tied to its trial positions) and holds it again.
-
-Each write is one ``BEGIN IMMEDIATE`` transaction on its own connection; WAL lets readers run
-beside the writer. A commit is on disk before the server answers, so killing the server loses
-nothing that was acknowledged.
 """
 
 from __future__ import annotations
@@ -40,75 +14,24 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from levelsets.elicitation.database import (
+    SCHEMA,
+    check_version,
+    connect,
+    is_unwritable,
+    reading,
+    write_transaction,
+)
 from levelsets.elicitation.manifest import StimulusSet
 from levelsets.errors import LevelsetsError
 
-SCHEMA_VERSION = 2
-
 DEFAULT_LEASE_SECONDS = 60 * 60.0
 """How long a participant holds a batch after their last request (``--lease-minutes 60``)."""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS study (
-    study_id TEXT PRIMARY KEY,
-    stimulus_set TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS participants (
-    id TEXT PRIMARY KEY,
-    batch INTEGER NOT NULL,
-    ordinal INTEGER NOT NULL UNIQUE,
-    created REAL NOT NULL,
-    consented REAL,
-    completed REAL,
-    platform_study_id TEXT,
-    platform_session_id TEXT,
-    lease_expires REAL,
-    returned REAL,
-    comprehension_attempts INTEGER NOT NULL DEFAULT 0,
-    comprehension_answers TEXT NOT NULL DEFAULT '[]',
-    comprehension_passed REAL
-);
-CREATE TABLE IF NOT EXISTS responses (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    participant TEXT NOT NULL REFERENCES participants(id),
-    stimulus TEXT NOT NULL,
-    trial INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    rt_ms REAL NOT NULL,
-    received REAL NOT NULL,
-    UNIQUE (participant, stimulus, trial)
-);
-"""
-
-_PLATFORM_SESSIONS = """CREATE TABLE IF NOT EXISTS platform_sessions (
-    participant TEXT NOT NULL REFERENCES participants(id),
-    platform_study_id TEXT,
-    platform_session_id TEXT,
-    first_seen REAL NOT NULL,
-    UNIQUE (participant, platform_study_id, platform_session_id)
-)"""
-
-_SERVER_STARTS = "CREATE TABLE IF NOT EXISTS server_starts (started REAL NOT NULL, settings TEXT NOT NULL)"
-
-_SCHEMA = f"{_SCHEMA}{_PLATFORM_SESSIONS};\n{_SERVER_STARTS};\n"
-
-_V1_TO_V2 = (
-    "ALTER TABLE participants ADD COLUMN platform_study_id TEXT",
-    "ALTER TABLE participants ADD COLUMN platform_session_id TEXT",
-    "ALTER TABLE participants ADD COLUMN lease_expires REAL",
-    "ALTER TABLE participants ADD COLUMN returned REAL",
-    "ALTER TABLE participants ADD COLUMN comprehension_attempts INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE participants ADD COLUMN comprehension_answers TEXT NOT NULL DEFAULT '[]'",
-    "ALTER TABLE participants ADD COLUMN comprehension_passed REAL",
-)
 
 _PARTICIPANT_COLUMNS = ("id, batch, consented, completed, platform_study_id, platform_session_id, "
                         "lease_expires, returned, comprehension_passed, comprehension_attempts")
@@ -159,11 +82,6 @@ class AnswerConflict(Exception):
         self.trial = trial
 
 
-def _unwritable(exc: sqlite3.Error) -> bool:
-    text = str(exc).lower()
-    return any(s in text for s in ("readonly", "read-only", "unable to open", "disk i/o", "permission"))
-
-
 class ResponseStore:
     """Responses of one study in one SQLite file.
 
@@ -204,21 +122,21 @@ class ResponseStore:
             if not parent.is_dir():
                 raise LevelsetsError(f"--db {self.path}: directory {parent} does not exist; create it or choose another path")
         try:
-            with closing(self._connect()) as con:
+            with closing(connect(self.path)) as con:
                 if stimuli is not None:
                     con.execute("PRAGMA journal_mode=WAL")
-                    con.executescript(_SCHEMA)
-                    self._check_version(con, create=True)
+                    con.executescript(SCHEMA)
+                    check_version(con, self.path, create=True)
                     self._bind_study(con, stimuli)
                     con.execute("BEGIN IMMEDIATE")
                     con.execute("INSERT INTO server_starts (started, settings) VALUES (?, ?)",
                                 (self.clock(), json.dumps(settings or {}, sort_keys=True)))
                     con.execute("COMMIT")
                 else:
-                    self._check_version(con, create=False)
+                    check_version(con, self.path, create=False)
                 row = con.execute("SELECT stimulus_set FROM study").fetchone()
         except sqlite3.DatabaseError as exc:
-            if stimuli is not None and _unwritable(exc):
+            if stimuli is not None and is_unwritable(exc):
                 raise LevelsetsError(
                     f"--db {self.path} cannot be written ({exc}); make the file and its directory writable "
                     "by this user, or choose another --db"
@@ -227,63 +145,6 @@ class ResponseStore:
         if row is None:
             raise LevelsetsError(f"--db {self.path} holds no study; it was not written by `levelsets elicit serve`")
         self.stimuli = stimuli or StimulusSet.from_dict(json.loads(row[0]))
-
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        con.execute("PRAGMA busy_timeout=30000")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("PRAGMA foreign_keys=ON")
-        return con
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with closing(self._connect()) as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with closing(self._connect()) as con:
-            yield con
-
-    def _check_version(self, con: sqlite3.Connection, *, create: bool) -> None:
-        try:
-            row = con.execute("SELECT version FROM schema_version").fetchone()
-        except sqlite3.OperationalError:
-            row = None
-            if not create:
-                raise LevelsetsError(f"--db {self.path} is not a levelsets response database (no schema_version table)") from None
-        if row is None and create:
-            con.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-        elif row is not None and row[0] == 1:
-            self._upgrade_from_v1(con)
-        elif row is None or row[0] != SCHEMA_VERSION:
-            found = None if row is None else row[0]
-            raise LevelsetsError(
-                f"--db {self.path} has schema version {found}, this levelsets reads {SCHEMA_VERSION}; "
-                "use the levelsets version that wrote it or start a new database"
-            )
-
-    @staticmethod
-    def _upgrade_from_v1(con: sqlite3.Connection) -> None:
-        """Add the platform, lease and comprehension columns and tables of version 2 (one transaction)."""
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            if con.execute("SELECT version FROM schema_version").fetchone()[0] == 1:
-                for statement in _V1_TO_V2:
-                    con.execute(statement)
-                con.execute(_PLATFORM_SESSIONS)
-                con.execute(_SERVER_STARTS)
-                con.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
     def _bind_study(self, con: sqlite3.Connection, stimuli: StimulusSet) -> None:
         row = con.execute("SELECT study_id, stimulus_set FROM study").fetchone()
@@ -320,7 +181,7 @@ class ResponseStore:
         """
         if stimuli.study_id != self.stimuli.study_id:
             raise LevelsetsError(f"study {stimuli.study_id} is not the served study {self.stimuli.study_id}")
-        with self._write() as con:
+        with write_transaction(self.path) as con:
             (stored,) = con.execute("SELECT stimulus_set FROM study").fetchone()
             self._take_up(con, StimulusSet.from_dict(json.loads(stored)), stimuli)
         self.stimuli = stimuli
@@ -328,7 +189,7 @@ class ResponseStore:
     # participants -----------------------------------------------------------------------------
     def participant(self, participant_id: str) -> Participant | None:
         """Return the participant's row, or None for an unknown id (reads only)."""
-        with self._read() as con:
+        with reading(self.path) as con:
             row = con.execute(f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE id = ?", (participant_id,)).fetchone()
         return None if row is None else Participant(*row)
 
@@ -346,7 +207,7 @@ class ResponseStore:
         """Per batch: ``completed`` and ``leased`` (active, not completed) participants."""
         now = self.clock()
         out = [{"batch": b, "completed": 0, "leased": 0} for b in range(len(self.stimuli.batches))]
-        with self._read() as con:
+        with reading(self.path) as con:
             for batch, completed, leased in con.execute(
                 "SELECT batch, SUM(completed IS NOT NULL), "
                 "SUM(completed IS NULL AND returned IS NULL AND lease_expires > ?) FROM participants GROUP BY batch",
@@ -369,7 +230,7 @@ class ResponseStore:
         are recorded (the latest on the participant, every distinct pair in ``platform_sessions``).
         """
         now = self.clock()
-        with self._write() as con:
+        with write_transaction(self.path) as con:
             exists = con.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone()
             if exists is None:
                 holders = self._holders(con, now)
@@ -402,14 +263,14 @@ class ResponseStore:
         if event not in ("consented", "completed"):
             raise ValueError(event)
         now = self.clock()
-        with self._write() as con:
+        with write_transaction(self.path) as con:
             self._renew(con, participant_id, now)
             con.execute(f"UPDATE participants SET {event} = COALESCE({event}, ?) WHERE id = ?", (now, participant_id))
 
     def record_comprehension(self, participant_id: str, answer: str, correct: bool) -> int:
         """Store one attempt at the comprehension question; return the number of attempts so far."""
         now = self.clock()
-        with self._write() as con:
+        with write_transaction(self.path) as con:
             self._renew(con, participant_id, now)
             (answers,) = con.execute("SELECT comprehension_answers FROM participants WHERE id = ?", (participant_id,)).fetchone()
             given = [*json.loads(answers), answer]
@@ -423,7 +284,7 @@ class ResponseStore:
     def release(self, participant_id: str) -> bool:
         """Mark the participant returned (their batch is free again); False when unknown or completed."""
         now = self.clock()
-        with self._write() as con:
+        with write_transaction(self.path) as con:
             cur = con.execute("UPDATE participants SET returned = ? WHERE id = ? AND completed IS NULL",
                               (now, participant_id))
             return cur.rowcount == 1
@@ -447,7 +308,7 @@ class ResponseStore:
         """
         now = self.clock()
         encoded = json.dumps(answer, sort_keys=True)
-        with self._write() as con:
+        with write_transaction(self.path) as con:
             cur = con.execute(
                 "INSERT INTO responses (participant, stimulus, trial, kind, answer, rt_ms, received) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (participant, stimulus, trial) DO NOTHING",
@@ -471,13 +332,13 @@ class ResponseStore:
 
     def answered_trials(self, participant_id: str) -> list[int]:
         """Trial positions the participant has answered, ascending."""
-        with self._read() as con:
+        with reading(self.path) as con:
             rows = con.execute("SELECT trial FROM responses WHERE participant = ? ORDER BY trial", (participant_id,)).fetchall()
         return [r[0] for r in rows]
 
     def responses(self) -> list[dict]:
         """Every stored response, in the order received."""
-        with self._read() as con:
+        with reading(self.path) as con:
             rows = con.execute(
                 "SELECT participant, stimulus, trial, kind, answer, rt_ms, received FROM responses ORDER BY id"
             ).fetchall()
@@ -493,7 +354,7 @@ class ResponseStore:
         ``"expired"``; ``platform_sessions`` lists every (``STUDY_ID``, ``SESSION_ID``) seen.
         """
         now = self.clock()
-        with self._read() as con:
+        with reading(self.path) as con:
             rows = con.execute(
                 "SELECT p.id, p.batch, p.created, p.consented, p.completed, p.platform_study_id, p.platform_session_id, "
                 "p.lease_expires, p.returned, p.comprehension_attempts, p.comprehension_answers, p.comprehension_passed, "
@@ -524,14 +385,14 @@ class ResponseStore:
 
     def responders_per_stimulus(self) -> dict[str, int]:
         """Stimulus id → number of distinct participants who answered it (repeats count once)."""
-        with self._read() as con:
+        with reading(self.path) as con:
             return {sid: n for sid, n in con.execute(
                 "SELECT stimulus, COUNT(DISTINCT participant) FROM responses GROUP BY stimulus")}
 
     def counts_per_stimulus(self) -> dict[str, int]:
         """Stimulus id → number of stored responses (every stimulus listed, zeros included)."""
         counts = dict.fromkeys(self.stimuli.stimuli, 0)
-        with self._read() as con:
+        with reading(self.path) as con:
             for sid, n in con.execute("SELECT stimulus, COUNT(*) FROM responses GROUP BY stimulus"):
                 counts[sid] = n
         return counts
