@@ -1,6 +1,7 @@
 """The participant web app (FastAPI): consent → instructions → comprehension check → trials → debrief.
 
-Routes (the JSON API is documented in the OpenAPI schema at ``/openapi.json``):
+Routes (the JSON API is documented in the OpenAPI schema at ``/openapi.json``; its bodies are the
+models of :mod:`levelsets.elicitation.api_models`):
 
 ``GET /``
     the study page (plain HTML + JS served from this package; nothing from a CDN). The participant
@@ -29,7 +30,7 @@ Routes (the JSON API is documented in the OpenAPI schema at ``/openapi.json``):
 ``GET /admin``, ``GET /admin/progress``, ``GET /admin/export``, ``POST /admin/return``
     progress page (responses per stimulus, per participant, batch load), the same as JSON, the
     export, and marking a participant returned; they need the admin token (``?token=``,
-    ``X-Admin-Token`` or ``Authorization: Bearer``).
+    ``X-Admin-Token`` or ``Authorization: Bearer``) (:mod:`levelsets.elicitation.admin`).
 
 Every response carries the headers of :mod:`levelsets.elicitation.security` (CSP with
 ``frame-ancestors 'none'``, ``X-Frame-Options: DENY``, ``no-store`` on admin and API), and a
@@ -41,29 +42,36 @@ Participant-provided text is never put into HTML unescaped: the study page sets 
 from __future__ import annotations
 
 import html
-import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
-from string import Template
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from levelsets.elicitation.admin import add_admin_routes, page_template
 from levelsets.elicitation.answers import (
-    STRICT,
     AnswerError,
     ResponseIn,
     check_answer,
     check_participant_id,
     check_platform_id,
+)
+from levelsets.elicitation.api_models import (
+    Completion,
+    Comprehension,
+    ComprehensionIn,
+    ErrorOut,
+    ParticipantIn,
+    SessionOut,
+    SessionTrial,
+    StoredOut,
 )
 from levelsets.elicitation.checks import COMPREHENSION
 from levelsets.elicitation.manifest import StimulusSet, load_stimuli
@@ -84,92 +92,6 @@ MAX_BODY_BYTES = 16 * 1024
 
 CODE_PLACEHOLDER = "{code}"
 """Replaced by the (URL-encoded) completion code in ``completion_url``."""
-
-
-class SessionTrial(BaseModel):
-    """One trial as the page needs it."""
-
-    trial: int = Field(description="0-based position in the batch.")
-    stimulus: str = Field(description="Stimulus id.")
-    kind: str = Field(description="'soft_label' or 'mixed'.")
-    image: str = Field(description="URL of the PNG.")
-    classes: list[str] | None = Field(None, description="Mixed trials: the two classes that were mixed.")
-
-
-class Completion(BaseModel):
-    """What the participant gets once every trial is stored."""
-
-    code: str | None = Field(description="Completion code to show (and to enter on the platform).")
-    url: str | None = Field(description="Where the page sends the participant (the platform's completion link).")
-
-
-class Comprehension(BaseModel):
-    """The comprehension question asked before the first trial, and whether it was passed."""
-
-    id: str
-    text: str
-    options: list[dict[str, str]] = Field(description="Each {'id', 'text'}.")
-    passed: bool
-    attempts: int
-
-
-class SessionOut(BaseModel):
-    """A participant's session: trials in order, class-button order, progress."""
-
-    participant: str
-    study_id: str
-    platform_study_id: str | None = Field(description="The platform's STUDY_ID, as last given.")
-    platform_session_id: str | None = Field(description="The platform's SESSION_ID, as last given.")
-    batch: int
-    consented: bool
-    completed: bool
-    label_order: list[str] = Field(description="Class names in the order of the buttons for this participant.")
-    trials: list[SessionTrial]
-    answered: list[int] = Field(description="Trial positions already stored.")
-    next_trial: int | None = Field(description="First unanswered trial, or null when done.")
-    comprehension: Comprehension
-    completion: Completion | None = Field(description="Present only when every trial is stored.")
-
-
-class ParticipantIn(BaseModel):
-    """Body of ``POST /api/consent`` and ``POST /api/return``."""
-
-    model_config = STRICT
-
-    participant: str = Field(max_length=128)
-
-
-ConsentIn = ParticipantIn
-
-
-class ComprehensionIn(BaseModel):
-    """Body of ``POST /api/comprehension``: one attempt at the question."""
-
-    model_config = STRICT
-
-    participant: str = Field(max_length=128)
-    question: str = Field(max_length=128, description="The question id shown.")
-    answer: str = Field(max_length=128, description="The option id chosen.")
-
-
-class StoredOut(BaseModel):
-    """Answer of ``POST /api/responses``."""
-
-    stored: bool = Field(description="True when this call stored the response, false when it was already stored.")
-    next_trial: int | None = Field(description="First unanswered trial, or null when the batch is done.")
-    completed: bool
-    completion: Completion | None = Field(None, description="Present only on the answers of a completed batch.")
-
-
-class ErrorOut(BaseModel):
-    """A rejected request."""
-
-    detail: str = Field(description="'<field>: <what is wrong>'.")
-    field: str | None = Field(None, description="The offending field.")
-
-
-def _template(name: str) -> Template:
-    return Template(resources.files("levelsets.elicitation").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
 def check_completion(code: str | None, url: str | None) -> None:
@@ -307,7 +229,7 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def study_page() -> HTMLResponse:
-        return HTMLResponse(_template("study.html").substitute(study_id=html.escape(stimuli.study_id)))
+        return HTMLResponse(page_template("study.html").substitute(study_id=html.escape(stimuli.study_id)))
 
     @app.get("/healthz", summary="Liveness check")
     def healthz() -> dict:
@@ -424,73 +346,6 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
                         completion=completion if result.completed else None)
         return JSONResponse(status_code=201 if result.stored else 200, content=out.model_dump())
 
-    def _authorized(request: Request) -> JSONResponse | None:
-        if admin_token is None:
-            return _error(403, None, "admin pages are disabled; restart the server with --admin-token")
-        given = (request.query_params.get("token") or request.headers.get("x-admin-token")
-                 or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
-        if not given or not secrets.compare_digest(given.encode(), admin_token.encode()):
-            return _error(401, "token", "admin token missing or wrong; pass ?token=... or the X-Admin-Token header")
-        return None
-
-    def _progress_data() -> dict:
-        served = current()
-        return {"study_id": stimuli.study_id, "rounds": max((b.get("round", 1) for b in served.batches), default=1),
-                "participants": store.participants(),
-                "per_stimulus": store.counts_per_stimulus(), "batches": store.batch_load(),
-                "lease_minutes": lease_minutes, "study_error": None if watcher is None else watcher.last_error}
-
-    @app.get("/admin/progress", summary="Responses per stimulus, per participant and per batch (admin token)")
-    def admin_progress(request: Request):
-        denied = _authorized(request)
-        return denied or _progress_data()
-
-    @app.post("/admin/return", summary="Mark a participant returned, freeing their batch (admin token)")
-    def admin_return(request: Request, participant: str = Query(..., max_length=128)):
-        denied = _authorized(request)
-        if denied:
-            return denied
-        if store.participant(participant) is None:
-            return _error(404, "participant", "no such participant")
-        if not store.release(participant):
-            return _error(409, "participant", "this participant completed the study; a completed batch is kept")
-        return {"returned": True}
-
-    @app.get("/admin/export", summary="CIFAR-10S responses and details, as `levelsets elicit export` (admin token)")
-    def admin_export(request: Request):
-        denied = _authorized(request)
-        if denied:
-            return denied
-        from levelsets.elicitation.export import build_export
-
-        responses, details = build_export(store)
-        return {"responses": responses, "details": details}
-
-    @app.get("/admin", response_class=HTMLResponse, include_in_schema=False)
-    def admin_page(request: Request):
-        denied = _authorized(request)
-        if denied:
-            return denied
-        data = _progress_data()
-        people = "\n".join(
-            f"<tr><td>{html.escape(p['id'])}</td><td>{html.escape(p['platform_session_id'] or '')}</td>"
-            f"<td>{p['batch']}</td><td>{p['responses']}</td><td>{p['status']}</td>"
-            f"<td>{'yes' if p['consented'] else 'no'}</td>"
-            f"<td>{'yes' if p['comprehension_passed'] else 'no'} ({p['comprehension_attempts']})</td>"
-            f"<td>{'yes' if p['completed'] else 'no'}</td></tr>"
-            for p in data["participants"]
-        )
-        per_stimulus = "\n".join(
-            f"<tr><td>{html.escape(sid)}</td><td>{n}</td></tr>" for sid, n in data["per_stimulus"].items()
-        )
-        per_batch = "\n".join(
-            f"<tr><td>{b['batch']}</td><td>{b['completed']}</td><td>{b['leased']}</td></tr>" for b in data["batches"]
-        )
-        page = _template("admin.html").substitute(
-            study_id=html.escape(stimuli.study_id), participants=people, stimuli=per_stimulus, batches=per_batch,
-            n_participants=len(data["participants"]), n_responses=sum(data["per_stimulus"].values()),
-            lease_minutes=f"{lease_minutes:g}",
-        )
-        return HTMLResponse(page)
-
+    add_admin_routes(app, store=store, stimuli=stimuli, current=current, watcher=watcher,
+                     admin_token=admin_token, lease_minutes=lease_minutes)
     return app
