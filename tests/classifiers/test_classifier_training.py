@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -152,3 +154,119 @@ def test_batchnorm_model_with_lone_last_batch_and_integer_labels():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
     hist = fit(model, torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=2, batch_size=16, progress=False, device="cpu"))
     assert len(hist.train_loss) == 2 and all(torch.isfinite(torch.tensor(hist.train_loss)))
+
+
+def test_cpu_results_match_the_values_stored_before_the_gpu_work():
+    """Regression: fit's CPU arithmetic is unchanged by the no-host-sync / AMP rework (issue 12, item 5).
+
+    Values recorded with the previous loop (per-step ``float(loss)``) on this exact run; the new
+    loop gave them bit for bit. The tolerance only allows for other CPUs' float rounding.
+    """
+    x, y = blobs(96)
+    torch.manual_seed(0)
+    model = TinyNet()
+    hist = fit(model, torch.utils.data.TensorDataset(x, y),
+               settings=TrainSettings(epochs=2, batch_size=16, lr=1e-2, progress=False, device="cpu", seed=3,
+                                      augment="shift-flip", max_shift=1))
+    assert hist.train_loss == pytest.approx([0.6918982863426208, 0.6518068412939707], rel=1e-5)
+    assert hist.train_accuracy == pytest.approx([1.0, 0.9270833333333334])
+    assert float(sum(p.detach().double().sum() for p in model.parameters())) == pytest.approx(-5.08901383576449, rel=1e-5)
+
+
+class _HostReads(torch.Tensor):
+    """A loss tensor that counts every read of its value on the host (float, item, bool, tolist, numpy)."""
+
+    reads = 0
+
+    def _count(self, name, *args):
+        type(self).reads += 1
+        return getattr(torch.Tensor, name)(self.as_subclass(torch.Tensor), *args)
+
+    def __float__(self):
+        return self._count("__float__")
+
+    def __bool__(self):
+        return self._count("__bool__")
+
+    def item(self):
+        return self._count("item")
+
+    def tolist(self):
+        return self._count("tolist")
+
+    def numpy(self, *args, **kwargs):
+        type(self).reads += 1
+        return self.as_subclass(torch.Tensor).numpy(*args, **kwargs)
+
+
+@pytest.mark.parametrize("steps_per_epoch", [4, 16])
+def test_the_loss_is_not_read_on_the_host_per_step_off_the_cpu(monkeypatch, steps_per_epoch):
+    """With the accelerator's policy (no per-step NaN check), no step reads its loss on the host: the
+    epoch's loss reaches the host once per epoch, from the device-side sum (which inherits the counting
+    type), whatever the number of steps."""
+    import levelsets.classifiers.training as training
+
+    monkeypatch.setattr(training, "_checks_each_step", lambda device: False)
+
+    class Counting(SoftCrossEntropy):
+        def loss(self, model, x, y, generator=None):
+            return super().loss(model, x, y, generator).as_subclass(_HostReads)
+
+    _HostReads.reads = 0
+    x, y = blobs(16 * steps_per_epoch)
+    hist = fit(TinyNet(), torch.utils.data.TensorDataset(x, y),
+               settings=TrainSettings(epochs=2, batch_size=16, progress=False, device="cpu"), method=Counting())
+    assert _HostReads.reads == 2  # one per epoch, not one per step
+    assert len(hist.train_loss) == 2 and all(math.isfinite(v) for v in hist.train_loss)
+
+
+def test_divergence_is_reported_at_the_epoch_end_without_per_step_checks(monkeypatch):
+    import levelsets.classifiers.training as training
+
+    monkeypatch.setattr(training, "_checks_each_step", lambda device: False)
+
+    class NanLater:
+        calls = 0
+
+        def loss(self, model, x, y, generator=None):
+            NanLater.calls += 1
+            scale = float("nan") if NanLater.calls == 2 else 1.0
+            return SoftCrossEntropy().loss(model, x, y) * scale
+
+    x, y = blobs(64)
+    with pytest.raises(LevelsetsError, match="diverged .* epoch 1"):
+        fit(TinyNet(), torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=3, batch_size=16, progress=False, device="cpu"),
+            method=NanLater())
+    assert NanLater.calls == 4  # the epoch ran to its end, then the sum's NaN stopped the run
+
+
+def test_running_loss_is_the_example_weighted_mean():
+    from levelsets.classifiers.training import _RunningLoss
+
+    r = _RunningLoss(torch.device("cpu"))
+    assert math.isnan(r.mean())
+    r.add(torch.tensor(0.5), 10)
+    r.add(torch.tensor(2.0, dtype=torch.float32), 2)
+    assert r.mean() == pytest.approx((0.5 * 10 + 2.0 * 2) / 12)
+    assert r.total.dtype == torch.float64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: mixed precision and host syncs are CUDA-only")
+def test_cuda_training_uses_amp_and_syncs_per_epoch_not_per_step():
+    """On a GPU: float16 autocast with a GradScaler, and the number of host syncs does not grow with the steps."""
+    import warnings
+
+    def syncs(steps):
+        x, y = blobs(16 * steps)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                hist = fit(TinyNet().cuda(), torch.utils.data.TensorDataset(x, y),
+                           settings=TrainSettings(epochs=1, batch_size=16, progress=False, device="cuda"))
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        assert hist.device.startswith("cuda") and math.isfinite(hist.train_loss[0])
+        return sum("synchroniz" in str(w.message) for w in caught)
+
+    assert syncs(32) == syncs(8)

@@ -13,7 +13,16 @@ the soft-label cross-entropy :math:`-\frac1B\sum_b\sum_k y_{bk}\log\operatorname
 
 Optimizer: AdamW with a one-cycle learning-rate schedule (:func:`one_cycle`: warm-up then cosine decay), which
 reaches good accuracy in few epochs. The device is auto-detected (CUDA when present, with mixed
-precision through :func:`torch.autocast`); on the CPU training runs in float32.
+precision through :func:`torch.autocast` (float16) and a :class:`torch.amp.GradScaler`, and the fused
+AdamW, which applies the scaler's inf/NaN check on the device); on the CPU training runs in float32,
+with the same arithmetic as before the GPU work (same seed → bit-identical weights and history).
+
+No host synchronization per step on a GPU: the batch losses are summed on the device and copied to
+the host once per epoch (``TrainHistory.train_loss``), a non-finite loss is detected from that sum at
+the end of the epoch (on the CPU, where a check costs nothing, at the step itself), and a progress
+bar shows the running loss every :data:`LOSS_DISPLAY_EVERY` steps only. Augmentations
+(:mod:`levelsets.classifiers.augmentation`) and per-epoch predictions
+(:mod:`levelsets.classifiers.prediction`) live in their own modules; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,12 +35,26 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 
+from levelsets.classifiers.augmentation import (
+    AUGMENTATIONS,
+    augment_batch,
+    random_flip,
+    random_shift,
+)
+from levelsets.classifiers.prediction import accuracy, as_tensors, predict_probs, probs_and_labels
 from levelsets.devices import resolve_device
 from levelsets.errors import LevelsetsError
 
-AUGMENTATIONS = ("none", "shift", "shift-flip")
+__all__ = [
+    "AUGMENTATIONS", "SoftCrossEntropy", "TrainHistory", "TrainSettings", "TrainingMethod", "accuracy", "fit",
+    "one_cycle", "predict_probs", "random_flip", "random_shift",
+]
+
 TRAIN_PROBE = 2048
 """Training examples re-evaluated after each epoch for ``TrainHistory.train_accuracy``."""
+LOSS_DISPLAY_EVERY = 50
+"""With a progress bar, the running loss is shown every this many steps and at an epoch's last step
+(each display is a host sync)."""
 
 
 class _TensorPairs(torch.utils.data.TensorDataset):
@@ -142,43 +165,11 @@ class TrainHistory:
         return asdict(self)
 
 
-def _as_tensors(data: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """``(x, y)`` tensors if ``data`` exposes them (TensorDataset, ShapesDataset), else None."""
-    tensors = getattr(data, "tensors", None)
-    if isinstance(tensors, (tuple, list)) and len(tensors) == 2 and all(isinstance(t, torch.Tensor) for t in tensors):
-        return tensors[0], tensors[1]
-    return None
-
-
 def _soft(y: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Soft labels ``(B, K)`` float from soft labels or integer class indices ``(B,)``."""
     if y.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8) or y.dim() == 1:
         return F.one_hot(y.long(), num_classes).float()
     return y.float()
-
-
-def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Shift each image of ``(B, C, H, W)`` by random integers in [-max_shift, max_shift] (zero fill).
-
-    Done with one padded gather, no loop over images; offsets are drawn from ``generator``.
-    """
-    if max_shift <= 0:
-        return x
-    b, _, h, w = x.shape
-    m = max_shift
-    pad = F.pad(x, (m, m, m, m))
-    off = torch.randint(0, 2 * m + 1, (2, b), generator=generator).to(x.device)
-    rows = (torch.arange(h, device=x.device)[None, :] + off[0][:, None])  # (B, H)
-    cols = (torch.arange(w, device=x.device)[None, :] + off[1][:, None])  # (B, W)
-    idx_b = torch.arange(b, device=x.device)[:, None, None]
-    out = pad.permute(0, 2, 3, 1)[idx_b, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
-    return out.permute(0, 3, 1, 2).contiguous()
-
-
-def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mirror each image of ``(B, C, H, W)`` left-right with probability 1/2 (coins from ``generator``)."""
-    flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
-    return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
 @torch.no_grad()
@@ -211,7 +202,7 @@ def one_cycle(total_steps: int, warmup: float = 0.2, floor: float = 0.01):
 
 
 def _batches(data: Any, batch_size: int, generator: torch.Generator, shuffle: bool):
-    tensors = _as_tensors(data)
+    tensors = as_tensors(data)
     if tensors is not None:
         x_all, y_all = tensors
         n = x_all.shape[0]
@@ -226,6 +217,40 @@ def _batches(data: Any, batch_size: int, generator: torch.Generator, shuffle: bo
 
 def _num_batches(data: Any, batch_size: int) -> int:
     return (len(data) + batch_size - 1) // batch_size
+
+
+class _RunningLoss:
+    """Example-weighted sum of batch losses kept on the training device (no host sync per step).
+
+    Accumulates in float64 (float32 on MPS, which has no float64): ``Σ_b loss_b · B_b`` and ``Σ_b B_b``;
+    :meth:`mean` is the epoch's mean loss per example, the same float64 arithmetic as summing Python
+    floats, so CPU results are unchanged.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.dtype = torch.float32 if device.type == "mps" else torch.float64
+        self.total = torch.zeros((), dtype=self.dtype, device=device)
+        self.count = 0
+
+    def add(self, loss: torch.Tensor, batch: int) -> None:
+        """Add a batch's mean loss (scalar tensor on the device) for ``batch`` examples."""
+        self.total += loss.to(self.dtype) * batch
+        self.count += batch
+
+    def mean(self) -> float:
+        """Mean loss per example so far (one device-to-host copy); NaN before the first batch."""
+        return float(self.total) / self.count if self.count else float("nan")
+
+
+def _checks_each_step(device: torch.device) -> bool:
+    """Whether :func:`fit` checks each step's loss for NaN/inf on the host: on the CPU only (free there;
+    on an accelerator it would wait for the device every step, so the epoch's loss sum is checked).
+    """
+    return device.type == "cpu"
+
+
+def _diverged(epoch: int) -> LevelsetsError:
+    return LevelsetsError(f"training diverged (a non-finite loss in epoch {epoch + 1}); lower --lr")
 
 
 def fit(
@@ -276,21 +301,24 @@ def fit(
     gen = torch.Generator().manual_seed(settings.seed)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    use_amp = device.type == "cuda"
+    # fused AdamW takes GradScaler's inf check on the device (no host sync per step); CUDA only, so
+    # the CPU keeps the same optimizer arithmetic as before.
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, **({"fused": True} if use_amp else {}))
     steps_per_epoch = _num_batches(train, settings.batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, one_cycle(settings.epochs * steps_per_epoch))
-    use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    check_each_step = _checks_each_step(device)
     history = TrainHistory(device=str(device))
     start = time.perf_counter()
     num_classes: int | None = None
     probe_idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))[:TRAIN_PROBE]
-    probe = torch.utils.data.Subset(train, probe_idx.tolist()) if _as_tensors(train) is None else _TensorPairs(
-        *(t[probe_idx] for t in _as_tensors(train))
+    probe = torch.utils.data.Subset(train, probe_idx.tolist()) if as_tensors(train) is None else _TensorPairs(
+        *(t[probe_idx] for t in as_tensors(train))
     )
     for epoch in range(settings.epochs):
         model.train()
-        total, loss_sum = 0, 0.0
+        running = _RunningLoss(device)
         bar = progress_bar(
             _batches(train, settings.batch_size, gen, shuffle=True),
             total=steps_per_epoch,
@@ -300,35 +328,33 @@ def fit(
             unit="batch",
             dynamic_ncols=True,
         )
-        for x, y in bar:
-            x = x.to(device, non_blocking=True).float()
-            if settings.augment in ("shift", "shift-flip"):
-                x = random_shift(x, settings.max_shift, gen)
-            if settings.augment == "shift-flip":
-                x = random_flip(x, gen)
+        for step, (x, y) in enumerate(bar):
+            x = augment_batch(x.to(device, non_blocking=True).float(), settings.augment, settings.max_shift, gen)
             if x.shape[0] == 1 and len(train) > 1:
                 continue  # a lone last example: batch norm cannot train on a batch of one
             if num_classes is None:
                 num_classes = _num_outputs(model, x) if y.dim() == 1 else int(y.shape[-1])
-            y = _soft(y.to(device), num_classes)
+            y = _soft(y, num_classes).to(device, non_blocking=True)  # one-hot where the labels are (CPU): no device-side check
             with torch.autocast(device_type="cuda", enabled=use_amp):
                 loss = method.loss(model, x, y, gen)
-            if not torch.isfinite(loss):
-                raise LevelsetsError(f"training diverged (loss {float(loss.detach())} in epoch {epoch + 1}); lower --lr")
+            if check_each_step and not torch.isfinite(loss):
+                raise _diverged(epoch)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
             sched.step()
-            b = x.shape[0]
-            loss_sum += float(loss.detach()) * b
-            total += b
-            bar.set_postfix(loss=f"{loss_sum / total:.4f}", refresh=False)
-        history.train_loss.append(loss_sum / total)
+            running.add(loss.detach(), x.shape[0])
+            if settings.progress and ((step + 1) % LOSS_DISPLAY_EVERY == 0 or step + 1 == steps_per_epoch):
+                bar.set_postfix(loss=f"{running.mean():.4f}", refresh=False)  # one host sync per LOSS_DISPLAY_EVERY steps
+        epoch_loss = running.mean()  # the epoch's one device-to-host copy of the loss
+        if not math.isfinite(epoch_loss):
+            raise _diverged(epoch)
+        history.train_loss.append(epoch_loss)
         model.eval()
         history.train_accuracy.append(accuracy(model, probe, batch_size=512, device=device))
         if eval_data is not None:
-            probs, labels = _probs_and_labels(model, eval_data, 512, device)
+            probs, labels = probs_and_labels(model, eval_data, 512, device)
             soft = _soft(labels, probs.shape[-1])
             history.eval_loss.append(float(-(soft * probs.clamp_min(1e-12).log()).sum(-1).mean()))
             history.eval_accuracy.append(float((probs.argmax(-1) == soft.argmax(-1)).double().mean()))
@@ -340,73 +366,3 @@ def fit(
     history.seconds = time.perf_counter() - start
     model.eval()
     return history
-
-
-@torch.no_grad()
-def predict_probs(
-    model: torch.nn.Module,
-    images: torch.Tensor,
-    batch_size: int = 1024,
-    device: str | torch.device = "auto",
-) -> torch.Tensor:
-    """Softmax probabilities ``(N, K)`` (float32, on the CPU) of a logits model, in eval mode.
-
-    Parameters
-    ----------
-    model:
-        Returns logits.
-    images:
-        ``(N, C, H, W)`` tensor (any device).
-    batch_size:
-        Images per forward pass.
-    device:
-        Where to run the model (``"auto"``: CUDA when present).
-    """
-    dev = resolve_device(device) if not isinstance(device, torch.device) else device
-    was_training = model.training
-    model.eval().to(dev)
-    out = [torch.softmax(model(images[i : i + batch_size].to(dev).float()).float(), -1).cpu() for i in range(0, images.shape[0], batch_size)]
-    model.train(was_training)
-    if not out:
-        return torch.empty(0, 0)
-    return torch.cat(out)
-
-
-def _probs_and_labels(model, data, batch_size, device) -> tuple[torch.Tensor, torch.Tensor]:
-    tensors = _as_tensors(data)
-    if tensors is None:
-        xs, ys = zip(*[(x, torch.as_tensor(y)) for x, y in data], strict=True)
-        tensors = (torch.stack(xs), torch.stack(ys))
-    x, y = tensors
-    return predict_probs(model, x, batch_size, device), y.cpu()
-
-
-def accuracy(
-    model: torch.nn.Module,
-    data: torch.utils.data.Dataset | torch.Tensor,
-    labels: torch.Tensor | None = None,
-    *,
-    batch_size: int = 1024,
-    device: str | torch.device = "auto",
-) -> float:
-    """Share of examples whose argmax prediction equals the (argmax of the) label.
-
-    Parameters
-    ----------
-    model:
-        Returns logits.
-    data:
-        A dataset of ``(image, y)`` pairs, or an images tensor ``(N, C, H, W)`` with ``labels``.
-    labels:
-        ``(N,)`` integer classes or ``(N, K)`` soft labels when ``data`` is a tensor.
-    """
-    if isinstance(data, torch.Tensor):
-        if labels is None:
-            raise ValueError("accuracy(model, images, labels): labels are needed with an images tensor")
-        probs, y = predict_probs(model, data, batch_size, device), labels.cpu()
-    else:
-        probs, y = _probs_and_labels(model, data, batch_size, device)
-    if probs.shape[0] == 0:
-        return float("nan")
-    target = y.argmax(-1) if y.dim() == 2 else y.long()
-    return float((probs.argmax(-1) == target).double().mean())
