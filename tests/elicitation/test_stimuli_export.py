@@ -6,7 +6,8 @@ from elicitation_runs import make_run
 from PIL import Image
 
 from levelsets.elicitation.manifest import load_stimuli
-from levelsets.elicitation.stimuli import MIX_LAMBDAS, StimuliSettings, export_stimuli
+from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
+from levelsets.elicitation.trials import MIX_LAMBDAS
 from levelsets.errors import LevelsetsError
 from levelsets.sample_runs import load_run
 

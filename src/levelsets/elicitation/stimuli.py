@@ -48,11 +48,10 @@ from levelsets.artifacts import (
     write_sidecar,
 )
 from levelsets.elicitation.manifest import BATCHES_FILE, FORMAT, IMAGES_DIR, MANIFEST_FILE
+from levelsets.elicitation.stimulus_selection import Pick, select_stimuli, selection_rule
+from levelsets.elicitation.trials import make_batches, mixed_records
 from levelsets.errors import LevelsetsError
 from levelsets.sample_runs import SampleRun, load_run
-
-MIX_LAMBDAS = (0.1, 0.25, 0.5, 0.75, 0.9)
-"""Generating mixing coefficients of mixed images (seed 001 §4.2.1: 0.5, {0.1, 0.25}, {0.75, 0.9})."""
 
 DEFAULT_CATCH = 3
 """Catch trials per batch when runs with ``confident:`` targets are given and ``catch`` is None."""
@@ -64,11 +63,6 @@ CONTACT_SHEET = "contact_sheet.png"
 
 SELECT_RULES = ("random", "diverse")
 """How ``per_run`` stimuli are chosen from a run (module docstring)."""
-
-DECODE_ATOL = 1e-3
-"""Largest pixel difference allowed between the stored sample images and the same latents decoded
-again, before a run's final population is decoded for ``select="diverse"``."""
-
 
 @dataclass
 class StimuliSettings:
@@ -204,179 +198,6 @@ def _load_runs(run_dirs: Sequence[str | Path]) -> list[tuple[str, SampleRun]]:
     return runs
 
 
-@dataclass
-class _Pick:
-    """One chosen image of a run: a stored sample (``index``) or a member of the final population."""
-
-    index: int | None
-    particle: int | None
-    latent: np.ndarray
-    probs: np.ndarray
-    image: np.ndarray
-
-
-def _run_decoder(run: SampleRun, name: str):
-    """The generator of ``run`` (from its summary: world, prior, excluded class), latents → images (numpy)."""
-    import torch
-
-    world = run.summary.get("world")
-    prior = run.summary.get("prior")
-    excluded = (run.summary.get("settings") or {}).get("exclude_class")
-    if run.summary.get("world_plugin"):  # a plugin world: reload it from the file/module the run recorded
-        from levelsets.worlds import plugin_decoder
-
-        model = plugin_decoder(run.summary)
-    elif world == "shapes":
-        from levelsets.generative.shapes import render
-
-        model = render
-    elif world == "mnist":
-        from levelsets.devices import prepare_for_inference
-        from levelsets.generative.zoo import get_generator
-
-        generator, _ = get_generator(prior or "vae", "mnist", exclude_class=excluded, train_if_missing=False,
-                                     device="cpu", echo=None, progress=False)
-        model = prepare_for_inference(generator, torch.device("cpu"))
-    else:
-        raise LevelsetsError(
-            f"run {name} stores its final population as latents, but its summary names no built-in world "
-            f"({world!r}) whose generator could decode them; use --select random"
-        )
-
-    def decode(latents: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            z = torch.as_tensor(np.asarray(latents), dtype=torch.float32)
-            return np.concatenate([model(chunk).float().cpu().numpy() for chunk in torch.split(z, 1024)])
-
-    return decode
-
-
-def _population_picks(run: SampleRun, name: str) -> list[_Pick]:
-    """Decode the final population of ``run``, after checking the decoder reproduces the stored samples."""
-    decode = _run_decoder(run, name)
-    again = decode(run.latents)
-    if again.shape != run.images.shape or float(np.abs(again - run.images).max()) > DECODE_ATOL:
-        diff = float(np.abs(again - run.images).max()) if again.shape == run.images.shape else float("inf")
-        raise LevelsetsError(
-            f"run {name}: the cached generator decodes the run's samples differently from their stored images "
-            f"(largest pixel difference {diff:.3g}); it was retrained since the run — use --select random"
-        )
-    images = decode(run.population_latents)
-    by_particle = {} if run.particle_index is None else {int(p): i for i, p in enumerate(run.particle_index)}
-    return [_Pick(index=by_particle.get(j), particle=j, latent=run.population_latents[j],
-                  probs=run.population_probs[j], image=images[j]) for j in range(images.shape[0])]
-
-
-def _select(name: str, run: SampleRun, settings: StimuliSettings, run_number: int) -> tuple[list[_Pick], dict]:
-    """Choose the stimuli of one run; return them and a record of how (for the manifest)."""
-    from levelsets.evaluation.sample_quality import FEATURE_SPACE, features, select_diverse
-
-    def stored(i: int) -> _Pick:
-        particle = None if run.particle_index is None else int(run.particle_index[i])
-        return _Pick(index=i, particle=particle, latent=run.latents[i], probs=run.probs[i], image=run.images[i])
-
-    use_population = settings.select == "diverse" and run.population_latents is not None
-    pool = _population_picks(run, name) if use_population else [stored(i) for i in range(len(run))]
-    n = len(run) if settings.per_run is None else settings.per_run
-    info = {"pool": "final population" if use_population else "stored samples", "pool_size": len(pool), "selected": n}
-    if n > len(pool):
-        raise LevelsetsError(
-            f"--per-run {n} but run {name} holds only {len(pool)} {info['pool']}; lower --per-run"
-        )
-    if settings.select == "diverse":
-        chosen = select_diverse(features(np.stack([p.image for p in pool])), n, seed=settings.seed)
-        info["feature_space"] = FEATURE_SPACE
-    elif n == len(pool):
-        chosen = np.arange(n)  # every stored sample, in order: the export of earlier versions
-    else:
-        chosen = np.sort(np.random.default_rng([settings.seed, run_number]).choice(len(pool), size=n, replace=False))
-    return [pool[int(c)] for c in chosen], info
-
-
-def _selection_rule(settings: StimuliSettings) -> dict:
-    from levelsets.evaluation.sample_quality import FEATURE_SPACE
-
-    if settings.select == "diverse":
-        how = ("greedy k-center (farthest-point) selection, first point drawn with the seed, over each run's final "
-               "population (decoded by the run's generator) when samples.npz stores it, else over its stored samples")
-        return {"rule": "diverse", "per_run": settings.per_run, "feature_space": FEATURE_SPACE, "description": how}
-    how = ("every stored sample of every run" if settings.per_run is None else
-           "a seeded uniform choice, without replacement, among each run's stored samples")
-    return {"rule": "random", "per_run": settings.per_run, "feature_space": None, "description": how}
-
-
-def _mixed_records(
-    samples: list[tuple[str, _Pick]], count: int, rng: np.random.Generator, class_names: tuple[str, ...]
-) -> list[tuple[dict, np.ndarray]]:
-    """Draw ``count`` mixed images from pairs of chosen samples with different classifier argmax."""
-    if count == 0:
-        return []
-    labels = np.array([int(np.argmax(pick.probs)) for _, pick in samples])
-    if len(np.unique(labels)) < 2:
-        raise LevelsetsError(
-            "--mixed needs samples the classifier puts in at least two different classes; add runs with other targets"
-        )
-    out = []
-    for k in range(count):
-        a = int(rng.integers(len(samples)))
-        others = np.flatnonzero(labels != labels[a])
-        b = int(others[rng.integers(len(others))])
-        lam = float(MIX_LAMBDAS[int(rng.integers(len(MIX_LAMBDAS)))])
-        (name_a, pick_a), (name_b, pick_b) = samples[a], samples[b]
-        image = lam * pick_a.image.astype(np.float64) + (1.0 - lam) * pick_b.image.astype(np.float64)
-        record = {
-            "id": f"mix-{k:04d}",
-            "kind": "mixed",
-            "source": None,
-            "latent": None,
-            "probs": None,
-            "target": None,
-            "target_spec": None,
-            "expected": None,
-            "mixing": {
-                "lambda": lam,
-                "endpoints": [
-                    {"run": name_a, "index": pick_a.index, "class": class_names[labels[a]], "probs": pick_a.probs}
-                    | ({} if pick_a.index is not None else {"particle": pick_a.particle}),
-                    {"run": name_b, "index": pick_b.index, "class": class_names[labels[b]], "probs": pick_b.probs}
-                    | ({} if pick_b.index is not None else {"particle": pick_b.particle}),
-                ],
-            },
-        }
-        out.append((record, image))
-    return out
-
-
-def _make_batches(
-    regular: list[str], catch_pool: list[str], settings: StimuliSettings, catch: int,
-    class_names: tuple[str, ...], rng: np.random.Generator,
-) -> list[dict]:
-    distinct = min(settings.per_participant - settings.repeats - catch, len(regular))
-    n_batches = math.ceil(len(regular) / distinct)
-    perm = [regular[j] for j in rng.permutation(len(regular))]
-    batches = []
-    for b in range(n_batches):
-        chosen = [perm[j % len(perm)] for j in range(b * distinct, (b + 1) * distinct)]
-        checks = [catch_pool[j] for j in rng.choice(len(catch_pool), size=catch, replace=False)] if catch else []
-        order = [(sid, False, False) for sid in chosen] + [(sid, False, True) for sid in checks]
-        order = [order[j] for j in rng.permutation(len(order))]
-        repeated = [chosen[j] for j in rng.choice(len(chosen), size=min(settings.repeats, len(chosen)), replace=False)]
-        for sid in repeated:
-            first = next(i for i, (s, rep, _) in enumerate(order) if s == sid and not rep)
-            position = int(rng.integers(min(first + 2, len(order)), len(order) + 1))
-            order.insert(position, (sid, True, False))
-        label_order = [class_names[j] for j in rng.permutation(len(class_names))]
-        batches.append({
-            "batch": b,
-            "label_order": label_order,
-            "trials": [
-                {"trial": t, "stimulus": sid, "repeat": rep, "catch": is_catch}
-                for t, (sid, rep, is_catch) in enumerate(order)
-            ],
-        })
-    return batches
-
-
 def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: StimuliSettings | None = None,
                    *, overwrite: bool = False, progress: bool = True) -> Path:
     """Export sample runs as a stimulus directory (format: :mod:`levelsets.elicitation.manifest`).
@@ -413,13 +234,13 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
     rng = np.random.default_rng(settings.seed)
 
     records: list[tuple[dict, np.ndarray]] = []
-    samples: list[tuple[str, _Pick]] = []
+    samples: list[tuple[str, Pick]] = []
     selections: dict[str, dict] = {}
     for run_number, (name, run) in enumerate(runs):
         spec = _target_spec(run)
         is_catch = spec.startswith(CATCH_PREFIX)
         expected = class_names[int(np.argmax(run.target))] if is_catch else None
-        picks, selections[name] = _select(name, run, settings, run_number)
+        picks, selections[name] = select_stimuli(name, run, settings, run_number)
         for pick in picks:
             samples.append((name, pick))
             source = {
@@ -441,7 +262,7 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
                 "expected": expected,
                 "mixing": None,
             }, pick.image))
-    records += _mixed_records(samples, settings.mixed, rng, class_names)
+    records += mixed_records(samples, settings.mixed, rng, class_names)
 
     catch_pool = [r["id"] for r, _ in records if r["kind"] == "catch"]
     regular = [r["id"] for r, _ in records if r["kind"] != "catch"]
@@ -457,7 +278,7 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
             f"--repeats {settings.repeats} + {catch} catch trials leave no regular trial in a batch of "
             f"--per-participant {settings.per_participant}; lower them or raise --per-participant"
         )
-    batches = _make_batches(regular, catch_pool, settings, catch, class_names, rng)
+    batches = make_batches(regular, catch_pool, settings, catch, class_names, rng)
 
     for record, _ in records:
         record["file"] = f"{IMAGES_DIR}/{record['id']}.png"
@@ -467,7 +288,7 @@ def export_stimuli(run_dirs: Sequence[str | Path], out: str | Path, settings: St
         "size": settings.size,
         "seed": settings.seed,
         "settings": asdict(settings) | {"catch": catch},
-        "selection": _selection_rule(settings),
+        "selection": selection_rule(settings),
         "runs": [{"name": name, "path": str(run.path.resolve()) if run.path else None,
                   "target_spec": _target_spec(run) or None, "samples": len(run), **selections[name]}
                  for name, run in runs],
