@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from levelsets.cli import app
 from levelsets.sample_runs import load_run
 from levelsets.workflows import sweep as sweep_mod
+from levelsets.workflows import sweep_cell, sweep_plan
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
 
@@ -93,7 +94,7 @@ def faulty_cell(job, files, **kwargs):
     if name == "p1_0-exact-seed1":
         marker.write_text(marker.read_text() + "x" if marker.exists() else "x")
         os.kill(os.getpid(), signal.SIGKILL)
-    return sweep_mod.run_cell(job, files, **kwargs)
+    return sweep_cell.run_cell(job, files, **kwargs)
 
 
 def test_killed_workers_and_failing_cells_still_give_a_complete_table(tmp_path, tiny_shapes_classifier, ray_local):
@@ -215,10 +216,10 @@ def test_every_sample_option_is_a_sweep_option():
 
 
 def test_lists_seeds_and_cell_names():
-    assert sweep_mod.split_list("1vs7, [0.2,0.8],graded:1vs7:0.5", "--targets") == ["1vs7", "[0.2,0.8]", "graded:1vs7:0.5"]
-    assert sweep_mod.parse_seeds("0-2,7") == [0, 1, 2, 7]
-    assert sweep_mod.cell_name("[0.2, 0.8]", "vae", 3) == "p0.2_0.8-vae-seed3"
-    assert sweep_mod.cell_name("graded:1vs7:0.5", "gan", 0) == "graded_1vs7_0.5-gan-seed0"
+    assert sweep_plan.split_list("1vs7, [0.2,0.8],graded:1vs7:0.5", "--targets") == ["1vs7", "[0.2,0.8]", "graded:1vs7:0.5"]
+    assert sweep_plan.parse_seeds("0-2,7") == [0, 1, 2, 7]
+    assert sweep_plan.cell_name("[0.2, 0.8]", "vae", 3) == "p0.2_0.8-vae-seed3"
+    assert sweep_plan.cell_name("graded:1vs7:0.5", "gan", 0) == "graded_1vs7_0.5-gan-seed0"
 
 
 def test_model_files_reach_a_node_with_an_empty_model_home(tmp_path, tiny_shapes_classifier, monkeypatch):
@@ -226,13 +227,13 @@ def test_model_files_reach_a_node_with_an_empty_model_home(tmp_path, tiny_shapes
     from levelsets.worlds import load_world
 
     world = load_world("shapes", echo=lambda _: None)
-    files = sweep_mod.model_files(world, SampleJob(world="shapes", out=tmp_path / "x"))
+    files = sweep_cell.model_files(world, SampleJob(world="shapes", out=tmp_path / "x"))
     assert set(files) == {"classifier/shapes/model.pt", "classifier/shapes/model.card.json"}
     monkeypatch.setenv("LEVELSETS_HOME", str(tmp_path / "node"))
-    written = sweep_mod.install_model_files(files)
+    written = sweep_cell.install_model_files(files)
     assert sorted(p.name for p in written) == ["model.card.json", "model.pt"]
     assert (tmp_path / "node" / "classifier/shapes/model.pt").read_bytes() == tiny_shapes_classifier.read_bytes()
-    assert sweep_mod.install_model_files(files) == []  # present: nothing rewritten
+    assert sweep_cell.install_model_files(files) == []  # present: nothing rewritten
 
 
 def _square_and_threads(x):
