@@ -1,12 +1,12 @@
 r"""Any classifier as a black box: images in, checked probabilities out.
 
-The level-set sampler never differentiates the classifier; it only needs a function
+The level-set sampler's black-box moves never differentiate the classifier; they only need a function
 
 .. math:: f : \mathbb{R}^{N \times \dots} \to \Delta^{K-1}, \qquad x \mapsto f(x) \in [0, 1]^{N \times K},
 
 whose rows are probability vectors. :func:`as_probability_fn` turns a ``torch.nn.Module``, a plain
 callable (returning torch tensors or numpy arrays) or a scikit-learn estimator into such a function,
-evaluated under ``torch.no_grad()`` and validated on every call, so a classifier that returns
+evaluated under ``torch.no_grad()`` (unless the caller differentiates, see below) and validated on every call, so a classifier that returns
 logits, NaNs or the wrong number of classes fails with a one-line :class:`LevelsetsError` instead of
 silently corrupting the posterior.
 
@@ -34,9 +34,9 @@ def _is_sklearn_estimator(obj: Any) -> bool:
     return hasattr(obj, "predict_proba") and not isinstance(obj, torch.nn.Module)
 
 
-def _to_tensor(out: Any, like: torch.Tensor) -> torch.Tensor:
+def _to_tensor(out: Any, like: torch.Tensor, keep_grad: bool = False) -> torch.Tensor:
     if isinstance(out, torch.Tensor):
-        return out.detach().to(device=like.device)
+        return (out if keep_grad else out.detach()).to(device=like.device)
     if isinstance(out, (list, tuple)):
         out = np.asarray(out)
     if isinstance(out, np.ndarray):
@@ -117,7 +117,9 @@ def as_probability_fn(
     callable
         ``f(images) -> probs``: images of shape ``(N, ...)``; probabilities of shape ``(N, K)`` in the
         dtype the classifier produced (float64 for numpy/scikit-learn), on the images' device,
-        computed under ``torch.no_grad()``.
+        computed under ``torch.no_grad()`` — unless the images require grad and grad mode is on:
+        then a torch module's (or a torch-returning callable's) output keeps its autograd graph,
+        so the sampler's gradient-based moves can differentiate through it.
 
     Raises
     ------
@@ -138,7 +140,7 @@ def as_probability_fn(
         def raw(x: torch.Tensor) -> torch.Tensor:
             inp = x.to(module_device) if module_device is not None else x
             out = classifier(inp)
-            return _to_tensor(out, x)
+            return _to_tensor(out, x, keep_grad=x.requires_grad)
 
     elif _is_sklearn_estimator(classifier):
 
@@ -149,10 +151,12 @@ def as_probability_fn(
     else:
 
         def raw(x: torch.Tensor) -> torch.Tensor:
-            return _to_tensor(classifier(x), x)
+            return _to_tensor(classifier(x), x, keep_grad=x.requires_grad)
 
     def probability_fn(images: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
+        # Gradients flow only when the caller asks for them (images that require grad, under
+        # enable_grad): the gradient-based moves of the sampler (:mod:`levelsets.inference.mala`).
+        with torch.set_grad_enabled(images.requires_grad and torch.is_grad_enabled()):
             n = images.shape[0]
             step = n if batch_size is None or n == 0 else batch_size
             chunks = [raw(images[i : i + step]) for i in range(0, n, max(step, 1))] or [raw(images)]

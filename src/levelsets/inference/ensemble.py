@@ -105,14 +105,15 @@ def sweep(state: random_walk.RWState, generator: torch.Generator, move: HalfMove
     device = state.position.device
     accepted = torch.zeros(n, dtype=torch.bool, device=device)
     acceptance_prob = torch.zeros(n, dtype=state.position.dtype, device=device)
-    position, log_prior, log_lik, probs = (t.clone() for t in state)
+    fields = [None if t is None else t.clone() for t in state]  # gradients too, when the state has them
     half_a, half_b = split_halves(n, generator, device)
     for mv, fx in ((half_a, half_b), (half_b, half_a)):
-        sub = random_walk.take(random_walk.RWState(position, log_prior, log_lik, probs), mv)
-        new, info = move(sub, position[fx])
-        position[mv], log_prior[mv], log_lik[mv], probs[mv] = new
+        new, info = move(random_walk.take(random_walk.RWState(*fields), mv), fields[0][fx])
+        for whole, part in zip(fields, new, strict=True):
+            if whole is not None:
+                whole[mv] = part
         accepted[mv], acceptance_prob[mv] = info.accepted, info.acceptance_prob.to(acceptance_prob.dtype)
-    return random_walk.RWState(position, log_prior, log_lik, probs), random_walk.RWInfo(accepted, acceptance_prob)
+    return random_walk.RWState(*fields), random_walk.RWInfo(accepted, acceptance_prob)
 
 
 def step(

@@ -70,6 +70,11 @@ class LogDensity(NamedTuple):
     """log p(p̃ = p | z_i), shape ``(N,)`` (sum over all observed sites)."""
     probs: torch.Tensor
     """f(g(z_i)), the classifier's probabilities, shape ``(N, K)``."""
+    grad_log_prior: torch.Tensor | None = None
+    """∇_z log p(z_i), ``(N, d)``; only from ``log_density_fn(..., gradients=True)``."""
+    grad_log_lik: torch.Tensor | None = None
+    """∇_z log L(z_i), ``(N, d)``, through the decoder and the classifier; only with gradients."""
+
 
 
 def target_pair(target: torch.Tensor) -> tuple[int, int] | None:
@@ -273,6 +278,8 @@ def log_density_fn(
     sigma: float = NORMAL_SIGMA,
     margin: float = NORMAL_MARGIN,
     tolerance: float = BAND_TOLERANCE,
+    *,
+    gradients: bool = False,
 ) -> Callable[[torch.Tensor], LogDensity]:
     r"""Build the log joint of :func:`level_set_model` as a batched function of positions.
 
@@ -282,6 +289,13 @@ def log_density_fn(
     (all observed, non-deterministic sites). Positions outside the prior's support get
     ``log_prior = -inf``; NaN log densities are mapped to −inf so they are never accepted.
 
+    With ``gradients=True`` the same trace runs under autograd and the result also carries
+    :math:`\nabla_z \log p(z)` and :math:`\nabla_z \log L(z)` ``(N, d)`` (two backward passes; the
+    particles are independent, so the gradient of the batch sum is each particle's own gradient).
+    Non-finite gradient entries are set to 0 — a deterministic function of z, so a proposal built
+    from them is still a valid Metropolis–Hastings proposal. When the decoder or the classifier
+    does not pass gradients to z (a black box), both gradient fields are ``None``.
+
     Parameters are those of :func:`level_set_model`.
     """
     check_model_inputs(target, alpha, relaxation, tolerance)
@@ -290,8 +304,10 @@ def log_density_fn(
         if z.ndim != 2:
             raise LevelsetsError(f"positions must have shape (N, d), got {tuple(z.shape)}")
         n = z.shape[0]
+        if gradients:
+            z = z.detach().requires_grad_(True)
         conditioned = poutine.condition(level_set_model, data={"z": z})
-        with torch.no_grad(), _no_support_validation(prior):
+        with torch.set_grad_enabled(gradients), _no_support_validation(prior):
             trace = poutine.trace(conditioned).get_trace(
                 prior, decoder, classifier, target, alpha, relaxation, n, clamp, sigma, margin, tolerance
             )
@@ -308,6 +324,30 @@ def log_density_fn(
         neg_inf = torch.tensor(float("-inf"), dtype=log_prior.dtype, device=log_prior.device)
         log_prior = torch.where(torch.isnan(log_prior), neg_inf, log_prior)
         log_lik = torch.where(torch.isnan(log_lik), neg_inf, log_lik)
-        return LogDensity(log_prior.expand(n), log_lik.expand(n), probs)
+        if not gradients:
+            return LogDensity(log_prior.expand(n), log_lik.expand(n), probs)
+        grad_prior, grad_lik = _gradients(z, log_prior, log_lik)
+        return LogDensity(log_prior.detach().expand(n), log_lik.detach().expand(n), probs.detach(), grad_prior, grad_lik)
 
     return log_density
+
+
+def _gradients(z: torch.Tensor, log_prior: torch.Tensor, log_lik: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
+    """∇ log p and ∇ log L at z ``(N, d)`` from the traced terms ``(N,)`` (see :func:`log_density_fn`);
+    ``(None, None)`` when the likelihood does not depend on z through autograd (a black box).
+    """
+    if not log_lik.requires_grad:
+        return None, None
+    finite = torch.isfinite(log_lik)
+    (grad_lik,) = torch.autograd.grad(torch.where(finite, log_lik, 0.0).sum(), z, retain_graph=True, allow_unused=True)
+    if log_prior.requires_grad:
+        (grad_prior,) = torch.autograd.grad(torch.where(torch.isfinite(log_prior), log_prior, 0.0).sum(), z,
+                                            allow_unused=True)
+    else:
+        grad_prior = None
+    if grad_lik is None:
+        return None, None
+    zeros = torch.zeros_like(z)
+    grad_lik = torch.nan_to_num(grad_lik.detach(), nan=0.0, posinf=0.0, neginf=0.0)
+    grad_prior = zeros if grad_prior is None else torch.nan_to_num(grad_prior.detach(), nan=0.0, posinf=0.0, neginf=0.0)
+    return grad_prior, grad_lik

@@ -43,6 +43,10 @@ class RWState(NamedTuple):
     """log L(z) (the relaxed likelihood at β = 1), shape ``(N,)``."""
     probs: torch.Tensor
     """Classifier probabilities at the current positions, shape ``(N, K)``."""
+    grad_log_prior: torch.Tensor | None = None
+    """∇ log p(z), ``(N, d)``, when the log density supplies gradients (:mod:`~levelsets.inference.mala`)."""
+    grad_log_lik: torch.Tensor | None = None
+    """∇ log L(z), ``(N, d)``, when the log density supplies gradients."""
 
 
 class RWInfo(NamedTuple):
@@ -78,13 +82,46 @@ def init(position: torch.Tensor, log_density: Callable[[torch.Tensor], LogDensit
     """Evaluate ``log_density`` at ``position`` (shape ``(N, d)``) and build the state (one forward pass)."""
     if position.ndim != 2:
         raise ValueError(f"position must have shape (N, d), got {tuple(position.shape)}")
-    ld = log_density(position)
-    return RWState(position, ld.log_prior, ld.log_lik, ld.probs)
+    return RWState(position, *log_density(position))
 
 
 def take(state: RWState, idx: torch.Tensor) -> RWState:
     """The particles ``idx`` (int64 ``(n,)``) of ``state``, as a new state of n particles."""
-    return RWState(*(t[idx] for t in state))
+    return RWState(*(None if t is None else t[idx] for t in state))
+
+
+def accept_reject(
+    state: RWState,
+    proposed: torch.Tensor,
+    new: LogDensity,
+    generator: torch.Generator,
+    inv_temperature: float = 1.0,
+    log_correction: torch.Tensor | None = None,
+) -> tuple[RWState, RWInfo]:
+    r"""The Metropolis–Hastings accept/reject of N proposals at once.
+
+    Accepts :math:`z'_i` (``proposed`` ``(N, d)``, its log density ``new``) with probability
+    :math:`\min\{1, \pi_\beta(z'_i)/\pi_\beta(z_i) \cdot e^{c_i}\}`, :math:`c_i` the Hastings
+    correction ``log_correction`` ``(N,)`` (``None``: a symmetric proposal). NaN ratios are rejected.
+    Every field of the state (gradients included, when present) is taken from the proposal where accepted.
+    """
+    log_ratio = tempered(new.log_prior, new.log_lik, inv_temperature) - tempered(
+        state.log_prior, state.log_lik, inv_temperature
+    )
+    if log_correction is not None:
+        log_ratio = log_ratio + log_correction.to(log_ratio.dtype)
+    log_ratio = torch.where(torch.isnan(log_ratio), torch.full_like(log_ratio, float("-inf")), log_ratio)
+    acceptance_prob = torch.exp(log_ratio.clamp(max=0.0))
+    u = torch.rand(log_ratio.shape, generator=generator, device=proposed.device, dtype=proposed.dtype)
+    accepted = u < acceptance_prob
+
+    def pick(old: torch.Tensor | None, cand: torch.Tensor | None) -> torch.Tensor | None:
+        if old is None or cand is None:
+            return None
+        keep = accepted.reshape(-1, *([1] * (old.ndim - 1)))
+        return torch.where(keep, cand.to(old.dtype), old)
+
+    return RWState(*(pick(o, c) for o, c in zip(state, (proposed, *new), strict=True))), RWInfo(accepted, acceptance_prob)
 
 
 def broadcast_scale(scale: torch.Tensor | float, position: torch.Tensor) -> torch.Tensor:
@@ -134,21 +171,5 @@ def step(
     s = broadcast_scale(scale, pos)
     proposed = proposal(pos, s, generator)
     new = log_density(proposed)
-    log_ratio = tempered(new.log_prior, new.log_lik, inv_temperature) - tempered(
-        state.log_prior, state.log_lik, inv_temperature
-    )
-    if hastings is not None:
-        log_ratio = log_ratio + hastings(pos, proposed).to(log_ratio.dtype)
-    neg_inf = torch.full_like(log_ratio, float("-inf"))
-    log_ratio = torch.where(torch.isnan(log_ratio), neg_inf, log_ratio)
-    acceptance_prob = torch.exp(log_ratio.clamp(max=0.0))
-    u = torch.rand(log_ratio.shape, generator=generator, device=pos.device, dtype=pos.dtype)
-    accepted = u < acceptance_prob
-    keep = accepted[:, None]
-    new_state = RWState(
-        position=torch.where(keep, proposed, pos),
-        log_prior=torch.where(accepted, new.log_prior, state.log_prior),
-        log_lik=torch.where(accepted, new.log_lik, state.log_lik),
-        probs=torch.where(keep, new.probs.to(state.probs.dtype), state.probs),
-    )
-    return new_state, RWInfo(accepted, acceptance_prob)
+    correction = hastings(pos, proposed) if hastings is not None else None
+    return accept_reject(state, proposed, new, generator, inv_temperature, correction)

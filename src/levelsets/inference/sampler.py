@@ -42,6 +42,14 @@ Algorithm (N particles advance in lock-step; each step is ONE batched decoder + 
    every populated region in one move, so single particles' chains mix (MNIST 1-vs-7: R-hat
    3.86 → 1.10, cross-seed ESS of the population mean 9.9 → 2,449 per run) at the same N
    evaluations per step.
+   **Gradient moves.** When the relaxation is smooth (Dirichlet, Normal) and the decoder and the
+   classifier pass gradients to z (torch modules), ``moves="auto"`` replaces every random-walk
+   step by a MALA step (:mod:`levelsets.inference.mala`): the same tempering, adaptation (towards
+   :data:`~levelsets.inference.mala.TARGET_ACCEPT`) and freezing, with a drift along
+   :math:`\nabla \log \pi_\beta`. Every density evaluation then also runs a backward pass. Above
+   :data:`~levelsets.inference.independence.MAX_DIM` latent dimensions the population moves are
+   dropped and MALA runs alone (:data:`GRADIENT_POPULATION_MAX_DIM`). Which moves ran, and why, is
+   ``LevelSetResult.moves`` (``summary.json``).
 4. **Return** n = ``samples`` of the N final states, resampled with equal weights (``systematic``:
    n distinct particles when n ≤ N; or ``multinomial``: with replacement, as seed 003).
 
@@ -59,7 +67,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -70,245 +77,24 @@ from levelsets.inference import (
     adaptation,
     ensemble,
     independence,
+    mala,
     random_walk,
     resampling,
     tempering,
 )
-from levelsets.inference.model import RELAXATIONS, LogDensity, check_model_inputs, log_density_fn
+from levelsets.inference.history import StepHistory
+from levelsets.inference.model import LogDensity, check_model_inputs, log_density_fn
+from levelsets.inference.moves import initial_density, wants_gradients
+from levelsets.inference.result import LevelSetResult
+from levelsets.inference.settings import MOVES, SamplerSettings
+
+__all__ = ["LevelSetResult", "MOVES", "SamplerSettings", "sample_level_set", "prior_rejection", "PriorRejectionResult"]
 
 StepCallback = Callable[[int, random_walk.RWState, random_walk.RWInfo, float], None]
 
-
-@dataclass
-class SamplerSettings:
-    """Settings of :func:`sample_level_set` (validated on construction).
-
-    Attributes
-    ----------
-    particles:
-        N, particles advancing in lock-step (one batched forward pass per step).
-    steps:
-        T, total MH steps per particle, burn-in included.
-    burn_in:
-        Steps of tempering and adaptation before the chains are frozen and recorded.
-    samples:
-        n ≤ N, samples returned (resampled from the N final states).
-    alpha:
-        Dirichlet tolerance α > 0 (larger = tighter level set); not used by the band.
-    relaxation:
-        ``"band"`` (the prior restricted to max_l |f_l − p_l| ≤ ``tolerance``, sampled by
-        adaptive-level SMC, :mod:`~levelsets.inference.band`), ``"dirichlet"`` (seed 003) or
-        ``"normal"`` (Bayes-TrEx constraints).
-    tolerance:
-        τ of the band: max_l |f_l − p_l| ≤ τ (band only).
-    level_fraction:
-        ρ: each level of the band sampler keeps this share of the particles (band only).
-    level_moves:
-        MH moves at each level before the next (band only).
-    islands:
-        B independent islands of N/B particles; the band mass's standard error comes from their
-        spread (band only; at most N are used).
-    population_moves:
-        At τ, cycle independence, differential-evolution and local moves over the whole population
-        (band only; False = the local pCN / random-walk move alone, for ablations).
-    thin:
-        Keep every ``thin``-th post-burn-in state as a diagnostic draw.
-    init_scale:
-        Initial proposal step size k, relative to the prior's per-coordinate standard deviation.
-    target_accept:
-        Acceptance rate the step size adapts towards during burn-in.
-    tempering:
-        Tempered-SMC burn-in (recommended); False = plain adaptive MH from the prior.
-    resampling:
-        How the n returned samples are drawn from the N final states: ``systematic`` or ``multinomial``.
-    seed:
-        Seed of the sampler's explicit ``torch.Generator`` (and of the prior draws).
-    device:
-        ``auto``, ``cpu``, ``cuda``, ...
-    progress:
-        Show a progress bar.
-    cess_target:
-        ρ: each tempering step keeps a conditional ESS of ρ·N.
-    tempering_fraction:
-        β reaches 1 after at most this share of the burn-in; the rest adapts the scale at β = 1.
-    clamp:
-        Lower bound on the classifier probabilities inside the Dirichlet.
-    sigma:
-        σ of the Normal relaxation.
-    de_every:
-        Every ``de_every``-th step is a differential-evolution sweep (:mod:`~levelsets.inference.ensemble`)
-        instead of a random-walk step; 0 = random walk only. Needs N ≥ 4 (ignored below).
-    de_jump_every:
-        Every ``de_jump_every``-th differential-evolution sweep uses γ = 1 (jumps between separated
-        parts of the level set); 0 = never.
-    independence_every:
-        Once β = 1, every ``independence_every``-th step is an independence sweep from a kernel
-        density estimate of the population (:mod:`~levelsets.inference.independence`), taking
-        precedence over the other moves; 0 = never. Needs N ≥ 4 and a latent of at most
-        :data:`~levelsets.inference.independence.MAX_DIM` dimensions (ignored otherwise).
-    """
-
-    particles: int = 1000
-    steps: int = 500
-    burn_in: int = 250
-    samples: int = 100
-    alpha: float = 100.0
-    relaxation: str = "dirichlet"
-    tolerance: float = 0.05
-    level_fraction: float = 0.5
-    level_moves: int = 5
-    islands: int = 20
-    population_moves: bool = True
-    thin: int = 5
-    init_scale: float = 0.5
-    target_accept: float = 0.3
-    tempering: bool = True
-    resampling: str = "systematic"
-    seed: int = 0
-    device: str = "auto"
-    progress: bool = True
-    cess_target: float = 0.999
-    tempering_fraction: float = 0.6
-    clamp: float = 1e-6
-    sigma: float = 0.05
-    de_every: int = 2
-    de_jump_every: int = 10
-    independence_every: int = 1
-
-    def __post_init__(self) -> None:
-        if int(self.particles) != self.particles or self.particles < 1:
-            raise LevelsetsError(f"particles must be an integer ≥ 1, got {self.particles}")
-        if int(self.steps) != self.steps or self.steps < 1:
-            raise LevelsetsError(f"steps must be an integer ≥ 1, got {self.steps}")
-        if int(self.burn_in) != self.burn_in or not 0 <= self.burn_in < self.steps:
-            raise LevelsetsError(f"burn-in must satisfy 0 ≤ burn-in < steps, got burn-in={self.burn_in}, steps={self.steps}")
-        if int(self.samples) != self.samples or self.samples < 1:
-            raise LevelsetsError(f"samples must be an integer ≥ 1, got {self.samples}")
-        if self.samples > self.particles:
-            raise LevelsetsError(
-                f"samples ({self.samples}) must not exceed particles ({self.particles}); raise --particles or lower --samples"
-            )
-        if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha) and self.alpha > 0):
-            raise LevelsetsError(f"alpha must be a finite number > 0, got {self.alpha}; larger alpha means a tighter level set")
-        if self.relaxation not in RELAXATIONS:
-            raise LevelsetsError(f"unknown relaxation {self.relaxation!r}; choose one of {', '.join(RELAXATIONS)}")
-        if not (isinstance(self.tolerance, (int, float)) and 0 < self.tolerance < 1):
-            raise LevelsetsError(f"tolerance must lie in (0, 1), got {self.tolerance}; it bounds max_l |f_l − p_l| (try 0.05)")
-        if not 0 < self.level_fraction < 1:
-            raise LevelsetsError(f"level_fraction must lie in (0, 1), got {self.level_fraction}")
-        for name in ("level_moves", "islands"):
-            value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise LevelsetsError(f"{name} must be an integer ≥ 1, got {value}")
-        if int(self.thin) != self.thin or self.thin < 1:
-            raise LevelsetsError(f"thin must be an integer ≥ 1, got {self.thin}")
-        if not self.init_scale > 0:
-            raise LevelsetsError(f"init_scale must be > 0, got {self.init_scale}")
-        if not 0 < self.target_accept < 1:
-            raise LevelsetsError(f"target_accept must lie in (0, 1), got {self.target_accept}")
-        if self.resampling not in resampling.RESAMPLING:
-            raise LevelsetsError(f"unknown resampling {self.resampling!r}; choose one of {', '.join(resampling.RESAMPLING)}")
-        if self.tempering and self.burn_in < 1:
-            raise LevelsetsError("tempering needs a burn-in of at least 1 step; raise --burn-in or turn tempering off")
-        if not 0 < self.cess_target < 1:
-            raise LevelsetsError(f"cess_target must lie in (0, 1), got {self.cess_target}")
-        if not 0 < self.tempering_fraction <= 1:
-            raise LevelsetsError(f"tempering_fraction must lie in (0, 1], got {self.tempering_fraction}")
-        if not self.clamp > 0:
-            raise LevelsetsError(f"clamp must be > 0, got {self.clamp}")
-        if not self.sigma > 0:
-            raise LevelsetsError(f"sigma must be > 0, got {self.sigma}")
-        for name in ("de_every", "de_jump_every", "independence_every"):
-            value = getattr(self, name)
-            if int(value) != value or value < 0:
-                raise LevelsetsError(f"{name} must be an integer ≥ 0, got {value}")
-
-    @property
-    def draws(self) -> int:
-        """Number of recorded post-burn-in draws per particle, ``(steps − burn_in) // thin``."""
-        return (self.steps - self.burn_in) // self.thin
-
-
-@dataclass
-class LevelSetResult:
-    """Output of :func:`sample_level_set`. N particles, n samples, d latent dims, K classes, D draws.
-
-    Attributes
-    ----------
-    latents:
-        Returned samples z, shape ``(n, d)``.
-    probs:
-        Classifier probabilities of the samples, ``(n, K)``.
-    particle_index:
-        Which particle each sample came from, ``(n,)`` int64.
-    final_positions:
-        Last state of every particle, ``(N, d)``.
-    final_probs:
-        Classifier probabilities at the last states, ``(N, K)``.
-    trace:
-        Thinned post-burn-in positions, ``(N, D, d)`` (particles = chains).
-    trace_probs:
-        Classifier probabilities along the trace, ``(N, D, K)``.
-    trace_log_lik:
-        log L along the trace, ``(N, D)``.
-    trace_log_prior:
-        log p(z) along the trace, ``(N, D)``.
-    trace_accept:
-        Share of accepted proposals in the ``thin`` steps ending at each draw, ``(N, D)``.
-    acceptance:
-        Post-burn-in acceptance rate per particle, ``(N,)``.
-    scale:
-        Frozen proposal standard deviation, ``(N, d)``.
-    forward_evaluations:
-        Images passed through the classifier (N per step, plus N at initialization).
-    wall_seconds:
-        Wall-clock time of the run.
-    settings:
-        The :class:`SamplerSettings` used.
-    history:
-        Per step, lists of floats. Tempered sampler: ``acceptance`` (mean acceptance probability),
-        ``inv_temperature`` (β), ``ess`` (population ESS after reweighting), ``log_scale`` (mean
-        log k), ``ancestors`` (initial draws with descendants). Band sampler: ``acceptance``,
-        ``level`` (ε_j), ``survival`` (share kept by the level advance at that step, NaN
-        elsewhere), ``log_step`` (mean log s), ``ancestors``. Written to ``trace.nc`` as the
-        ``sampler_trace`` group (:func:`~levelsets.inference.diagnostics.to_inference_data`).
-    burn_in_ancestors:
-        How many of the N initial prior draws still have descendants after the burn-in's
-        resampling steps (N when nothing was resampled). Far below N means the particles are *not*
-        independent chains: they share a few ancestors, and an ESS that treats particles as
-        independent chains (ArviZ, :func:`~levelsets.inference.diagnostics.summarize`) overstates
-        the effective sample size of population averages. ``None`` for results made elsewhere.
-    """
-
-    latents: torch.Tensor
-    probs: torch.Tensor
-    particle_index: torch.Tensor
-    final_positions: torch.Tensor
-    final_probs: torch.Tensor
-    trace: torch.Tensor
-    trace_probs: torch.Tensor
-    trace_log_lik: torch.Tensor
-    trace_log_prior: torch.Tensor
-    trace_accept: torch.Tensor
-    acceptance: torch.Tensor
-    scale: torch.Tensor
-    forward_evaluations: int
-    wall_seconds: float
-    settings: SamplerSettings
-    history: dict[str, list[float]] = field(default_factory=dict)
-    burn_in_ancestors: int | None = None
-    band: dict[str, Any] | None = None
-    """Band runs only: tolerance, whether it was reached, the band's prior mass with its standard
-    error (``mass``, ``mass_se``, ``log_mass``, ``log_mass_se``), the level trace, the kernel."""
-
-    @property
-    def particle_steps_per_second(self) -> float:
-        """N × T / wall seconds."""
-        return self.settings.particles * self.settings.steps / max(self.wall_seconds, 1e-12)
-
-    def settings_dict(self) -> dict[str, Any]:
-        """Return the settings as a JSON-ready dict."""
-        return asdict(self.settings)
+GRADIENT_POPULATION_MAX_DIM = independence.MAX_DIM
+"""With gradient moves, the DE and independence sweeps run only up to this latent dimension: above
+it MALA alone (measured on the projection world, tests/inference/test_mala_projection.py)."""
 
 
 def _target_tensor(target: Any, device: torch.device) -> torch.Tensor:
@@ -360,8 +146,10 @@ def sample_level_set(
     decoder:
         g: z ``(N, d)`` → images ``(N, ...)``.
     classifier:
-        f: images → probabilities ``(N, K)``; a black box, called under ``no_grad`` once per step
-        (wrap models with :func:`levelsets.classifiers.black_box.as_probability_fn`).
+        f: images → probabilities ``(N, K)``; a black box called under ``no_grad`` once per step
+        (wrap models with :func:`levelsets.classifiers.black_box.as_probability_fn`) — or, when it
+        and the decoder are differentiable torch modules, differentiated for MALA moves
+        (``settings.moves``).
     target:
         p: a :class:`levelsets.targets.Target`, an array or a tensor of shape ``(K,)``.
     settings:
@@ -382,13 +170,15 @@ def sample_level_set(
     check_model_inputs(p, s.alpha, s.relaxation, s.tolerance)
     start = time.perf_counter()
 
-    base = log_density_fn(prior, decoder, classifier, p, s.alpha, s.relaxation, s.clamp, s.sigma, tolerance=s.tolerance)
+    model_args = (prior, decoder, classifier, p, s.alpha, s.relaxation, s.clamp, s.sigma)
     evaluations = 0
 
-    def log_density(z: torch.Tensor) -> LogDensity:
-        nonlocal evaluations
-        evaluations += z.shape[0]
-        return base(z)
+    def counted(fn: Callable[[torch.Tensor], LogDensity]) -> Callable[[torch.Tensor], LogDensity]:
+        def log_density(z: torch.Tensor) -> LogDensity:
+            nonlocal evaluations
+            evaluations += z.shape[0]
+            return fn(z)
+        return log_density
 
     n_part = s.particles
     gen = torch.Generator(device=device)
@@ -397,13 +187,41 @@ def sample_level_set(
     # would make the first proposals' noise equal the prior draws' noise (a biased first move).
     prior_seed = int(torch.randint(0, 2**62, (), generator=gen, device=device))
     z0 = _prior_draws(prior, n_part, prior_seed, device)
+    plain = counted(log_density_fn(*model_args, tolerance=s.tolerance))
     if s.relaxation == "band":
         from levelsets.inference.band_sampler import run_band
 
-        fields = run_band(prior, log_density, z0, p, s, gen, lambda: evaluations, on_step=on_step)
+        _, reason = wants_gradients(s, z0.shape[1])
+        fields = run_band(prior, plain, z0, p, s, gen, lambda: evaluations, on_step=on_step)
         fields["wall_seconds"] = time.perf_counter() - start
-        return LevelSetResult(settings=s, **fields)
-    state = random_walk.init(z0, log_density)
+        band = fields["band"]
+        moves = {"setting": s.moves, "gradients": False, "kernel": band["kernel"],
+                 "population": [m for m in band["moves_at_tolerance"] if m != "local"], "reason": reason}
+        return LevelSetResult(settings=s, moves=moves, **fields)
+    with_gradients = counted(log_density_fn(*model_args, tolerance=s.tolerance, gradients=True))
+    first, gradients, reason = initial_density(s, z0, plain, with_gradients)
+    state = random_walk.RWState(z0, *first)
+    return _run_tempered(s, prior, with_gradients if gradients else plain, state, gen, gradients, reason,
+                         lambda: evaluations, start, on_step, progress_bar)
+
+
+def _run_tempered(
+    s: SamplerSettings,
+    prior: torch.distributions.Distribution,
+    log_density: Callable[[torch.Tensor], LogDensity],
+    state: random_walk.RWState,
+    gen: torch.Generator,
+    gradients: bool,
+    reason: str,
+    counter: Callable[[], int],
+    start: float,
+    on_step: StepCallback | None,
+    progress_bar: Callable[..., Any],
+) -> LevelSetResult:
+    """The tempered-SMC burn-in and the frozen MH (or MALA) sampling phase (module docstring)."""
+    z0 = state.position
+    device = z0.device
+    n_part = s.particles
     dtype = z0.dtype
     adapt = adaptation.init(s.init_scale, _prior_std(z0, prior), n_part)
     if n_part >= 2:
@@ -422,29 +240,34 @@ def sample_level_set(
     trace_acc = torch.empty((n_part, draws), dtype=torch.float64, device=device)
     window = torch.zeros(n_part, dtype=torch.float64, device=device)
     accepted_total = torch.zeros(n_part, dtype=torch.float64, device=device)
-    history: dict[str, list[float]] = {"acceptance": [], "inv_temperature": [], "ess": [], "log_scale": [], "ancestors": []}
+    history = StepHistory("acceptance", "inv_temperature", "ess", "log_scale", "ancestors")
     ancestors = torch.arange(n_part, device=device)  # genealogy: which initial draw each particle descends from
+    n_ancestors: torch.Tensor | float = float(n_part)
+
+    population_ok = n_part >= 4 and (not gradients or d <= GRADIENT_POPULATION_MAX_DIM)
+    independence_ok = population_ok and s.independence_every > 0 and d <= independence.MAX_DIM
+    local_accept = mala.TARGET_ACCEPT if gradients else s.target_accept
 
     def use_de(t: int) -> bool:
-        return s.de_every > 0 and n_part >= 4 and t % s.de_every == s.de_every - 1
+        return population_ok and s.de_every > 0 and t % s.de_every == s.de_every - 1
 
     def de_gamma(t: int) -> float | None:
         sweep = (t + 1) // s.de_every  # 1-based count of DE sweeps up to and including step t
         return 1.0 if s.de_jump_every > 0 and sweep % s.de_jump_every == 0 else None
 
-    independence_ok = s.independence_every > 0 and n_part >= 4 and d <= independence.MAX_DIM
-
     def move(t: int, state: random_walk.RWState, beta: float, scale: torch.Tensor) -> tuple[random_walk.RWState, random_walk.RWInfo, str]:
-        """One step at step index t: an independence, DE or random-walk move (module docstring)."""
+        """One step at step index t: an independence, DE or local (random-walk / MALA) move."""
         if independence_ok and beta >= 1.0 and t % s.independence_every == s.independence_every - 1:
             return (*independence.step(state, log_density, adapt.preconditioner, gen, beta), "independence")
         if use_de(t):
             return (*ensemble.step(state, log_density, adapt.preconditioner, gen, beta, de_gamma(t)), "de")
-        return (*random_walk.step(state, log_density, scale, gen, beta), "rw")
+        if gradients:
+            return (*mala.step(state, log_density, scale, gen, beta), "local")
+        return (*random_walk.step(state, log_density, scale, gen, beta), "local")
 
     bar = progress_bar(total=s.steps, desc="sampling", unit="step", enabled=s.progress)
     for t in range(s.steps):
-        ess_now = float(n_part)
+        ess_now: torch.Tensor | float = float(n_part)
         if t < s.burn_in:
             if s.tempering and beta < 1.0:
                 min_inc = (1.0 - beta) / max(deadline - t, 1)
@@ -460,6 +283,7 @@ def sample_level_set(
                     state = random_walk.take(state, idx)
                     adapt = adaptation.resample(adapt, idx)
                     ancestors = ancestors[idx]
+                    n_ancestors = torch.unique(ancestors).numel()
                     log_w = torch.zeros_like(log_w)
                     weights = None
                 if n_part >= 2:
@@ -467,8 +291,8 @@ def sample_level_set(
             elif n_part >= 2:
                 adapt = adaptation.set_preconditioner(adapt, state.position)
             state, info, kind = move(t, state, beta, adaptation.scale(adapt))
-            if kind == "rw":
-                adapt = adaptation.update(adapt, info.acceptance_prob, s.target_accept)
+            if kind == "local":
+                adapt = adaptation.update(adapt, info.acceptance_prob, local_accept)
             if t == s.burn_in - 1:
                 frozen = adaptation.frozen_scale(adapt)
         else:
@@ -485,21 +309,23 @@ def sample_level_set(
                 trace_lp[:, j] = state.log_prior
                 trace_acc[:, j] = window / s.thin
                 window.zero_()
-        history["acceptance"].append(float(info.acceptance_prob.mean()))
-        history["inv_temperature"].append(beta)
-        history["ess"].append(ess_now)
-        history["log_scale"].append(float(adapt.log_scale.mean()))  # constant after burn-in (frozen)
-        history["ancestors"].append(float(torch.unique(ancestors).numel()))
+        history.append(acceptance=info.acceptance_prob.mean(), inv_temperature=beta, ess=ess_now,
+                       log_scale=adapt.log_scale.mean(),  # constant after burn-in (frozen)
+                       ancestors=float(n_ancestors))
         if on_step is not None:
             on_step(t, state, info, beta)
         bar.update(1)
-        if t % 10 == 0:
-            bar.set_postfix(beta=f"{beta:.3g}", accept=f"{history['acceptance'][-1]:.2f}", refresh=False)
+        if s.progress and t % 10 == 0:
+            bar.set_postfix(beta=f"{beta:.3g}", accept=f"{history.last('acceptance'):.2f}", refresh=False)
     bar.close()
 
     ones = torch.ones(n_part, dtype=torch.float64, device=device)
     idx = resampling.resample(ones, s.samples, gen, s.resampling)
     post_steps = s.steps - s.burn_in
+    population = (["independence"] if independence_ok else []) + (["de"] if population_ok and s.de_every > 0 else [])
+    moves = {"setting": s.moves, "gradients": gradients,
+             "kernel": "MALA (preconditioned Langevin)" if gradients else "random walk (preconditioned)",
+             "population": population, "reason": reason}
     return LevelSetResult(
         latents=state.position[idx],
         probs=state.probs[idx],
@@ -513,13 +339,14 @@ def sample_level_set(
         trace_accept=trace_acc,
         acceptance=accepted_total / post_steps,
         scale=frozen,
-        forward_evaluations=evaluations,
+        forward_evaluations=counter(),
         wall_seconds=time.perf_counter() - start,
         settings=s,
-        history=history,
+        history=history.to_dict(),
         burn_in_ancestors=int(torch.unique(ancestors).numel()),
+        moves=moves,
     )
 
 
 # Re-exported: prior rejection lives in its own module.
-from levelsets.inference.prior_rejection import PriorRejectionResult, prior_rejection  # noqa: E402, F401
+from levelsets.inference.prior_rejection import PriorRejectionResult, prior_rejection  # noqa: E402

@@ -53,8 +53,7 @@ def make_world(
         torch.distributions.Normal(torch.zeros(latent_dim, device=device), torch.ones(latent_dim, device=device)), 1
     )
 
-    @torch.no_grad()
-    def decode(z: torch.Tensor) -> torch.Tensor:
+    def decode(z: torch.Tensor) -> torch.Tensor:  # differentiable: the sampler decides when to use gradients
         return decoder(z)
 
     return World(
