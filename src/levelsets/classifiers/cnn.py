@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from levelsets.classifiers.mnist_resnet import MnistPreActResNet
 from levelsets.classifiers.resnet import PreActResNet18
 from levelsets.errors import LevelsetsError
 
@@ -107,7 +108,9 @@ class MnistCNN(nn.Module):
         return self.head(self.features(x))
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"ShapesCNN": ShapesCNN, "MnistCNN": MnistCNN, "PreActResNet18": PreActResNet18}
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "ShapesCNN": ShapesCNN, "MnistCNN": MnistCNN, "PreActResNet18": PreActResNet18, "MnistPreActResNet": MnistPreActResNet,
+}
 
 
 def build_classifier(config: dict[str, Any]) -> nn.Module:

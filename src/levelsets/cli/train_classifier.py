@@ -15,12 +15,12 @@ from levelsets.cli.common import DeviceOption, SeedOption
 from levelsets.errors import LevelsetsError
 
 WORLDS = ("shapes",)
-DATASETS = ("mnist", "cifar10")
+DATASETS = ("mnist", "mnist-resnet", "cifar10")
 
 
 def classifier(
     world: Annotated[str | None, typer.Option("--world", help="Train the house/rocket CNN on images drawn from this world (shapes).")] = None,
-    dataset: Annotated[str | None, typer.Option("--dataset", help="Train on this dataset (mnist: full MNIST from --data-dir, else the offline subset; cifar10: the PreAct ResNet-18 on CIFAR-10 from --data-dir or --download).")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Train on this dataset (mnist: full MNIST from --data-dir, else the offline subset; mnist-resnet: the same digits, the small PreAct ResNet of the world mnist32; cifar10: the PreAct ResNet-18 on CIFAR-10 from --data-dir or --download).")] = None,
     n_train: Annotated[int | None, typer.Option("--n-train", help="Training examples (shapes default 16000; mnist default: the whole training split).")] = None,
     n_heldout: Annotated[int | None, typer.Option("--n-heldout", help="shapes: held-out images generated for the accuracy check (default 4000).")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Passes over the training data (default: the recipe's, 4 for shapes, 10 for mnist).")] = None,

@@ -60,12 +60,17 @@ class VaeConfig:
         Width of the fully connected layer between the 7×7 feature map and the latent.
     image_shape:
         (channels, height, width); only (1, 28, 28) is supported.
+    decoder_depth:
+        Extra 3×3 convolution layers (each with a LeakyReLU) in the decoder at each of its 7×7 and
+        14×14 stages: 0 is seed 003's small decoder; each unit adds two weight layers (one per
+        stage), for larger latents such as the 32-d world ``mnist32``.
     """
 
     latent_dim: int = 5
     channels: tuple[int, int] = (16, 32)
     hidden: int = 256
     image_shape: tuple[int, int, int] = (1, 28, 28)
+    decoder_depth: int = 0
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:
@@ -74,6 +79,8 @@ class VaeConfig:
             raise ValueError("channels must be two positive ints and hidden a positive int")
         if tuple(self.image_shape) != (1, 28, 28):
             raise ValueError(f"only 1×28×28 images are supported, got {self.image_shape}")
+        if self.decoder_depth < 0:
+            raise ValueError(f"decoder_depth must be >= 0, got {self.decoder_depth}")
 
     def to_dict(self) -> dict:
         """Plain JSON-able form, as stored in checkpoints."""
@@ -90,6 +97,7 @@ class VaeConfig:
             channels=tuple(int(c) for c in d.get("channels", (16, 32))),
             hidden=int(d.get("hidden", 256)),
             image_shape=tuple(int(s) for s in d.get("image_shape", (1, 28, 28))),
+            decoder_depth=int(d.get("decoder_depth", 0)),
         )
 
 
@@ -115,6 +123,14 @@ class VaeEncoder(nn.Module):
         return mu, logvar.clamp(-12.0, 8.0)
 
 
+def _refine(channels: int, depth: int) -> list[nn.Module]:
+    """``depth`` × (3×3 convolution keeping size and channels, LeakyReLU) — the deeper decoder's extra layers."""
+    out: list[nn.Module] = []
+    for _ in range(depth):
+        out += [nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.2)]
+    return out
+
+
 class VaeDecoder(nn.Module):
     r"""The generator g: z (N, d) → images (N, 1, 28, 28) in [0, 1] (the Bernoulli means).
 
@@ -127,16 +143,19 @@ class VaeDecoder(nn.Module):
         c1, c2 = config.channels
         self.latent_dim = config.latent_dim
         self.image_shape = tuple(config.image_shape)
-        self.net = nn.Sequential(
+        layers: list[nn.Module] = [
             nn.Linear(config.latent_dim, config.hidden),
             nn.LeakyReLU(0.2),
             nn.Linear(config.hidden, c2 * 7 * 7),
             nn.LeakyReLU(0.2),
             nn.Unflatten(1, (c2, 7, 7)),
+            *_refine(c2, config.decoder_depth),  # depth 0 (the default) adds nothing: old checkpoints load
             nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1),  # 7 → 14
             nn.LeakyReLU(0.2),
+            *_refine(c1, config.decoder_depth),
             nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1),  # 14 → 28
-        )
+        ]
+        self.net = nn.Sequential(*layers)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         """Pixel logits (N, 1, 28, 28) for latents z (N, d)."""

@@ -6,11 +6,18 @@ training it (one line says what is trained on which data), caching it and return
 ``train_generator`` always trains and writes the checkpoint, the model card, a sample-grid PNG
 and a loss-curve PNG (each with a JSON sidecar) into one directory, atomically.
 
-Cache layout (``name`` is ``mnist`` or ``mnist-no{C}`` for a generator trained without class C)::
+Two recipes (the ``dataset`` argument; both train on MNIST digits):
+
+* ``mnist``: seed 003's generators, a 5-d latent (VAE and GAN);
+* ``mnist32``: a VAE with a 32-d latent and a deeper decoder (one extra 3×3 convolution at each of
+  its 7×7 and 14×14 stages), the generator of the world ``mnist32`` (:data:`RECIPES`).
+
+Cache layout (``name`` is ``mnist``, ``mnist32``, or ``mnist-no{C}`` for a generator trained
+without class C)::
 
     <model home>/<kind>/<name>/model.pt         weights + architecture (torch.load weights_only)
     <model home>/<kind>/<name>/model.card.json  data, epochs, final losses, seed, versions, seconds
-    <model home>/<kind>/<name>/samples.png      an 8×8 grid of g(z), z ~ N(0, I_5)
+    <model home>/<kind>/<name>/samples.png      an 8×8 grid of g(z), z ~ N(0, I_d)
     <model home>/<kind>/<name>/loss_curve.png   per-epoch training losses
 """
 
@@ -25,10 +32,39 @@ from typing import Any, Literal
 from levelsets.errors import LevelsetsError
 
 LATENT_DIM = 5
-"""Latent size of every MNIST generator (seed 003)."""
+"""Latent size of the ``mnist`` generators (seed 003)."""
 
 KINDS = ("vae", "gan")
-DATASETS = ("mnist",)
+
+
+@dataclass(frozen=True)
+class GeneratorRecipe:
+    """What one ``dataset`` name of the zoo trains.
+
+    Attributes
+    ----------
+    latent_dim:
+        d, the size of the latent z (prior N(0, I_d)).
+    kinds:
+        The generator kinds this recipe offers.
+    vae:
+        :class:`~levelsets.generative.vae.VaeConfig` fields of its VAE (besides ``latent_dim``).
+    description:
+        How the one-line training note names the model.
+    """
+
+    latent_dim: int
+    kinds: tuple[str, ...]
+    vae: dict[str, Any]
+    description: str
+
+
+RECIPES: dict[str, GeneratorRecipe] = {
+    "mnist": GeneratorRecipe(LATENT_DIM, ("vae", "gan"), {}, "MNIST {KIND} (5-d latent"),
+    "mnist32": GeneratorRecipe(32, ("vae",), {"decoder_depth": 1}, "MNIST {KIND} (32-d latent, deeper decoder"),
+}
+"""The zoo's generator recipes by ``dataset`` name; every one trains on MNIST digits."""
+DATASETS = tuple(RECIPES)
 
 GeneratorKind = Literal["vae", "gan"]
 
@@ -57,6 +93,8 @@ def _validate(kind: str, dataset: str, exclude_class: int | None) -> None:
         raise LevelsetsError(f"unknown generator kind {kind!r}; use one of {', '.join(KINDS)}")
     if dataset not in DATASETS:
         raise LevelsetsError(f"unknown dataset {dataset!r} for a {kind}; use one of {', '.join(DATASETS)}")
+    if kind not in RECIPES[dataset].kinds:
+        raise LevelsetsError(f"--dataset {dataset} has no {kind}; it offers {', '.join(RECIPES[dataset].kinds)}")
     if exclude_class is not None and exclude_class not in range(10):
         raise LevelsetsError(f"--exclude-class {exclude_class!r} is not an MNIST class; use 0-9")
 
@@ -68,7 +106,7 @@ class TrainedGenerator:
     Attributes
     ----------
     decoder:
-        z (N, 5) → images (N, 1, 28, 28) in [0, 1], eval mode, on the CPU.
+        z (N, d) → images (N, 1, 28, 28) in [0, 1], eval mode, on the CPU (d = 5, or 32 for ``mnist32``).
     card:
         The model card (also in ``card_path``).
     checkpoint, card_path, sample_grid, loss_curve:
@@ -97,14 +135,14 @@ def train_generator(
     progress: bool = True,
     echo: Callable[[str], object] | None = print,
 ) -> TrainedGenerator:
-    """Train a VAE or GAN on MNIST and write checkpoint, card, sample grid and loss curve.
+    """Train a VAE or GAN on MNIST digits and write checkpoint, card, sample grid and loss curve.
 
     Parameters
     ----------
     kind:
         ``"vae"`` or ``"gan"``.
     dataset:
-        ``"mnist"``.
+        The recipe (:data:`RECIPES`): ``"mnist"`` (5-d latent) or ``"mnist32"`` (VAE, 32-d latent).
     exclude_class:
         Train without this digit (0-9); the card and cache name say so.
     epochs:
@@ -147,15 +185,19 @@ def train_generator(
         settings = training.VaeTrainSettings(seed=seed, device=device, **({} if epochs is None else {"epochs": epochs}))
     else:
         settings = training.GanTrainSettings(seed=seed, device=device, **({} if epochs is None else {"epochs": epochs}))
+    recipe = RECIPES[dataset]
     if echo is not None:
         echo(
-            f"training the MNIST {kind.upper()} (5-d latent, {settings.epochs} epochs"
+            f"training the {recipe.description.format(KIND=kind.upper())}, {settings.epochs} epochs"
             f"{'' if exclude_class is None else f', without class {exclude_class}'}) on {data.source}; "
             f"saving it to {target_dir}"
         )
     heldout_metrics: dict[str, float] = {}
     if kind == "vae":
-        result = training.train_vae(data, settings, progress=progress)
+        from levelsets.generative.vae import VaeConfig
+
+        result = training.train_vae(data, settings, config=VaeConfig(latent_dim=recipe.latent_dim, **recipe.vae),
+                                    progress=progress)
         model_config = result.model.config.to_dict()
         module = result.model.decoder
         # the decoder alone is what the sampler needs; the encoder is kept for users who want it
@@ -193,7 +235,8 @@ def train_generator(
     )
     with atomic_output_dir(target_dir, overwrite=out is None) as tmp:
         gen = torch.Generator().manual_seed(seed)
-        grid = _save_sample_grid(module, tmp / "samples.png", gen, title=f"MNIST {kind.upper()}: g(z), z ~ N(0, I_5)")
+        grid = _save_sample_grid(module, tmp / "samples.png", gen,
+                                 title=f"MNIST {kind.upper()}: g(z), z ~ N(0, I_{recipe.latent_dim})")
         curve = _save_loss_curve(result.history, tmp / "loss_curve.png", title=f"MNIST {kind.upper()} training")
         final_dir = target_dir
         card = {
@@ -204,7 +247,7 @@ def train_generator(
         }
         from levelsets.artifacts import write_sidecar
 
-        write_sidecar(grid, {**record, "what": "8x8 grid of generator samples, z ~ N(0, I_5)"})
+        write_sidecar(grid, {**record, "what": f"8x8 grid of generator samples, z ~ N(0, I_{recipe.latent_dim})"})
         write_sidecar(curve, {**record, "what": "per-epoch training losses"})
         save_checkpoint(tmp / "model.pt", kind=kind, config=config, state_dict=state, card=card)
     ckpt = target_dir / "model.pt"
@@ -231,8 +274,8 @@ def load_generator(
     Raises
     ------
     CheckpointError
-        Missing, truncated or corrupt file, a different kind, a latent size other than 5, other
-        image shape or ``exclude_class``, or weights that do not fit; the message names the file
+        Missing, truncated or corrupt file, a different kind, a latent size other than the
+        recipe's (5; 32 for ``mnist32``), other image shape or ``exclude_class``, or weights that do not fit; the message names the file
         and the command that recreates it.
     """
     from levelsets.checkpoints import card_path, load_checkpoint, load_state
@@ -242,7 +285,8 @@ def load_generator(
 
     path = Path(path)
     hint = retrain_command(kind, dataset, exclude_class)
-    expect: dict[str, Any] = {"latent_dim": LATENT_DIM, "image_shape": [1, 28, 28], "dataset": dataset}
+    _validate(kind, dataset, exclude_class)
+    expect: dict[str, Any] = {"latent_dim": RECIPES[dataset].latent_dim, "image_shape": [1, 28, 28], "dataset": dataset}
     if check_exclude_class:
         expect["exclude_class"] = exclude_class
     payload = load_checkpoint(path, kind=kind, expect=expect, retrain_hint=hint)
@@ -288,7 +332,7 @@ def get_generator(
     kind:
         ``"vae"`` or ``"gan"``.
     dataset:
-        ``"mnist"``.
+        The recipe (:data:`RECIPES`): ``"mnist"`` or ``"mnist32"`` (VAE only).
     exclude_class:
         A generator trained without this class (cached separately as ``mnist-no{C}``).
     train_if_missing:
@@ -303,7 +347,7 @@ def get_generator(
     Returns
     -------
     decoder, card:
-        ``decoder`` maps z (N, 5) → images (N, 1, 28, 28) in [0, 1]; it is in eval mode with
+        ``decoder`` maps z (N, d) → images (N, 1, 28, 28) in [0, 1] (d = 5; 32 for ``mnist32``); it is in eval mode with
         gradients off, on the CPU (move it with ``.to(device)``). ``card`` is the model card
         (``card["data"]`` says which data it was trained on).
     """
@@ -324,7 +368,7 @@ def get_generator(
 
 
 def _save_sample_grid(module: Any, path: Path, gen: Any, *, title: str, rows: int = 8) -> Path:
-    """Save a rows×rows grid of g(z), z ~ N(0, I_5) drawn with ``gen``."""
+    """Save a rows×rows grid of g(z), z ~ N(0, I_d) drawn with ``gen`` (d = ``module.latent_dim``)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -332,7 +376,7 @@ def _save_sample_grid(module: Any, path: Path, gen: Any, *, title: str, rows: in
     import torch
 
     with torch.no_grad():
-        z = torch.randn(rows * rows, LATENT_DIM, generator=gen)
+        z = torch.randn(rows * rows, int(getattr(module, "latent_dim", LATENT_DIM)), generator=gen)
         images = module(z).cpu().numpy()[:, 0]
     tiles = images.reshape(rows, rows, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, rows * 28)
     fig, ax = plt.subplots(figsize=(6, 6.3))

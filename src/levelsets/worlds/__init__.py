@@ -2,9 +2,11 @@
 
 ``load_world("shapes")`` is the procedural house/rocket world of seed 003 with its exact prior and
 exact posterior (:mod:`levelsets.worlds.shapes`); ``load_world("mnist", prior="vae"|"gan")`` puts a
-learned 5-d latent prior under an MNIST CNN (:mod:`levelsets.worlds.mnist`). Missing models are
-trained on first use (and cached in the model home), with a note of what is being trained on which
-data.
+learned 5-d latent prior under an MNIST CNN (:mod:`levelsets.worlds.mnist`);
+``load_world("mnist32")`` a 32-d latent MNIST VAE with a deeper decoder under a small
+pre-activation ResNet (:mod:`levelsets.worlds.mnist32`, registered through the entry-point group
+like any package's world). Missing models are trained on first use (and cached in the model home),
+with a note of what is being trained on which data.
 
 Any other world comes from a plugin (:mod:`levelsets.worlds.plugins`, ``docs/worlds.md``):
 ``load_world("my_world.py:make_world")``, ``load_world("package.module:make_world")``, or a name a
@@ -157,7 +159,7 @@ def class_names(world: str, prior: str | None = None) -> tuple[str, ...]:
         from levelsets.generative.shapes import SHAPES_CLASSES
 
         return tuple(SHAPES_CLASSES)
-    if world == "mnist":
+    if world in ("mnist", "mnist32"):  # mnist32: answered here so that parsing a target trains nothing
         from levelsets.data.mnist import MNIST_CLASSES
 
         return tuple(MNIST_CLASSES)
