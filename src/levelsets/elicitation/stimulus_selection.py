@@ -49,7 +49,7 @@ def run_decoder(run: SampleRun, name: str):
 
         model = plugin_decoder(run.summary)
     elif world == "shapes":
-        from levelsets.generative.shapes import render
+        from levelsets.generative.shapes_render import render
 
         model = render
     elif world == "mnist":
