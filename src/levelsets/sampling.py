@@ -19,13 +19,16 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from levelsets.errors import LevelsetsError
+
+if TYPE_CHECKING:
+    from levelsets.inference.sampler import SamplerSettings
 
 RELAXATIONS = ("band", "dirichlet", "normal")
 
@@ -34,51 +37,57 @@ RELAXATIONS = ("band", "dirichlet", "normal")
 class SampleJob:
     """Settings of one ``levelsets sample`` job (validated on construction).
 
-    Attributes
-    ----------
-    world, prior:
-        ``mnist`` with ``vae``/``gan``, or ``shapes`` with ``exact``/``exact-circle``.
-    target:
-        Target spec (see :mod:`levelsets.targets`), e.g. ``1vs7``.
-    alpha:
-        Dirichlet tolerance α (larger = tighter level set); ``None`` = the world's default
-        (:data:`levelsets.worlds.DEFAULT_ALPHA`: 100 for MNIST, 300 for shapes).
-    relaxation:
-        ``band`` (the prior restricted to max_l |f_l − p_l| ≤ ``tolerance``, adaptive-level SMC),
-        ``dirichlet`` (seed 003) or ``normal`` (Bayes-TrEx constraints).
-    particles, steps, burn_in, samples:
-        N particles, T steps in total of which ``burn_in`` adapt (and temper), n ≤ N returned samples.
-    tolerance:
-        A sample is *within tolerance* when max_l |f(x)_l − p_l| ≤ tolerance; the band's τ.
-    compare_prior:
-        Also run prior rejection with the same classifier budget and report both yields.
-    classifier:
-        A classifier checkpoint to use instead of the world's cached one.
-    shards:
-        K: split the N particles across K Ray actors and pool them
-        (:mod:`levelsets.workflows.shards`); 1 = this process (no Ray).
+    Each field is one option of ``levelsets sample`` (and of ``levelsets sweep``): its name, type
+    and default are the option's, its docstring is the option's ``--help``
+    (:mod:`levelsets.cli.options`), and ``flags`` in its metadata adds short names. After
+    construction ``alpha`` and ``out`` hold their resolved values; the job is written, resolved,
+    into every ``summary.json`` (``settings``).
     """
 
+    target: str = field(default="1vs7", metadata={"flags": ("-t",)})
+    """ambiguous | AvsB (e.g. 1vs7) | confident:C | graded:AvsB:β | graded:AvsB (a strip) | a vector like 0.2,0.8"""
     world: str = "mnist"
+    """mnist, shapes (the house/rocket world with an exact posterior), a registered world, or a plugin:
+    FILE.py:FUNC or package.module:FUNC returning a levelsets.World (docs/worlds.md)."""
     prior: str | None = None
-    target: str = "1vs7"
+    """mnist: vae (default) or gan; shapes: exact (default) or exact-circle."""
     alpha: float | None = None
+    """Dirichlet tolerance α: larger = tighter level set. Default: 100 for mnist (seed 003), 300 for shapes."""
     relaxation: str = "band"
-    particles: int = 1000
-    steps: int = 300
+    """band (default: the prior restricted to max_l |f_l − p_l| ≤ --tolerance, i.e. the generator's own
+    images within the tolerance; adaptive-level SMC, reports the band's prior mass), dirichlet (seed 003's
+    relaxation, Table 1; uses --alpha) or normal (Bayes-TrEx constraints)."""
+    particles: int = field(default=1000, metadata={"flags": ("-N",)})
+    """Particles N advanced in parallel."""
+    steps: int = field(default=300, metadata={"flags": ("-T",)})
+    """Total MH steps per particle (burn-in included)."""
     burn_in: int = 200
-    samples: int = 100
+    """Steps of tempering + proposal adaptation before the kept draws."""
+    samples: int = field(default=100, metadata={"flags": ("-n",)})
+    """Samples n ≤ N returned (resampled from the final particles)."""
     thin: int = 5
+    """Keep every thin-th post-burn-in state for diagnostics."""
     tolerance: float = 0.05
-    seed: int = 0
-    device: str = "auto"
-    out: Path | None = None
-    overwrite: bool = False
+    """Within tolerance: max_l |f(x)_l − p_l| ≤ this."""
     compare_prior: bool = False
+    """Also run prior rejection on the same classifier budget and report both yields."""
     exclude_class: int | None = None
+    """mnist: use a generator trained without this class."""
     classifier: Path | None = None
-    progress: bool = True
+    """Classifier checkpoint to use instead of the cached one (e.g. from `levelsets loop`)."""
     shards: int = 1
+    """Split the particles across K Ray actors (K CPU cores; a local Ray cluster is started) and pool them;
+    1 = this process. See docs/sweeps.md."""
+    seed: int = 0
+    """Random seed; the same seed and settings give the same output."""
+    device: str = "auto"
+    """auto (CUDA when present, else CPU), cpu, cuda or cuda:N."""
+    out: Path | None = field(default=None, metadata={"flags": ("-o",)})
+    """Output directory (default: runs/<time>-<world>-<prior>-<target>-seed<S>)."""
+    overwrite: bool = False
+    """Replace a non-empty --out."""
+    progress: bool = field(default=True, metadata={"cli": False})
+    """Show progress bars (the CLI's ``--quiet`` turns them off)."""
 
     def __post_init__(self) -> None:
         from levelsets.worlds import validate_world, world_slug
@@ -111,6 +120,25 @@ class SampleJob:
             safe = self.target.replace(":", "_").replace(",", "_").replace("[", "").replace("]", "").replace(" ", "")
             self.out = Path("runs") / f"{stamp}-{world_slug(self.world)}-{self.prior or 'default'}-{safe}-seed{self.seed}"
         self.out = Path(self.out)
+
+    def sampler_settings(self, *, seed: int | None = None, device: str | None = None) -> SamplerSettings:
+        """The :class:`~levelsets.inference.sampler.SamplerSettings` of this job.
+
+        Every field the two dataclasses share by name (``particles``, ``steps``, ``burn_in``,
+        ``samples``, ``alpha``, ``relaxation``, ``tolerance``, ``thin``, ``seed``, ``device``,
+        ``progress``) is taken from the job; the sampler's other settings keep their defaults.
+        ``seed`` and ``device`` override the job's (a graded strip's β-th run uses ``seed + i``;
+        ``device`` is the resolved one).
+        """
+        from levelsets.inference.sampler import SamplerSettings
+
+        mine = {f.name for f in fields(self)}
+        shared = {f.name: getattr(self, f.name) for f in fields(SamplerSettings) if f.init and f.name in mine}
+        if seed is not None:
+            shared["seed"] = seed
+        if device is not None:
+            shared["device"] = device
+        return SamplerSettings(**shared)
 
 
 @dataclass
@@ -197,15 +225,11 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
 
     from levelsets.artifacts import provenance, write_json
     from levelsets.inference.diagnostics import sampling_yield, summarize, to_inference_data
-    from levelsets.inference.sampler import SamplerSettings, prior_rejection, sample_level_set
+    from levelsets.inference.sampler import prior_rejection, sample_level_set
     from levelsets.plots import plot_latents, plot_sample_grid
     from levelsets.sample_runs import SampleRun
 
-    settings = SamplerSettings(
-        particles=job.particles, steps=job.steps, burn_in=job.burn_in, samples=job.samples, alpha=job.alpha,
-        relaxation=job.relaxation, tolerance=job.tolerance, thin=job.thin, seed=seed, device=str(device),
-        progress=job.progress,
-    )
+    settings = job.sampler_settings(seed=seed, device=str(device))
     target_t = torch.as_tensor(target.probs, dtype=torch.float32, device=device)
     if job.shards > 1:
         from levelsets.workflows.shards import sample_sharded
@@ -231,6 +255,7 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
         **world.describe(),
         "seed": seed,
         "sampler": result.settings_dict(),
+        "moves": getattr(result, "moves", None),  # which move kernels ran, and why
     }
     summary.update(summarize(result, target, tolerance=job.tolerance))
     if result.band is not None:

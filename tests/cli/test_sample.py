@@ -25,8 +25,9 @@ def test_sample_writes_every_artifact(tmp_path, tiny_shapes_classifier):
     for key in ("target", "alpha", "relaxation", "particles", "steps", "burn_in", "acceptance_rate", "delta",
                 "within_tolerance", "distinct", "rhat_max", "ess_bulk_min", "wall_seconds",
                 "particle_steps_per_second", "classifier", "generator", "seed", "versions", "exact_posterior_mean",
-                "compare_prior"):
+                "compare_prior", "moves"):
         assert key in summary, key
+    assert summary["settings"]["particles"] == 64 and summary["settings"]["alpha"] == summary["alpha"]  # resolved
     assert summary["seed"] == 3 and summary["particles"] == 64
     assert 0.0 <= summary["within_tolerance"] <= 1.0
     assert sum(summary["exact_posterior_mean"].values()) == pytest.approx(1.0)

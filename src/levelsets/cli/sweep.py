@@ -1,37 +1,31 @@
 """``levelsets sweep``: ``levelsets sample`` over targets × priors × seeds, one Ray task per cell.
 
-The sampler options are not declared here: the command's signature is built from
-:func:`levelsets.cli.sample.sample`'s, so every option ``levelsets sample`` gains is a sweep
-option too (with the same declaration and help). The sample command's ``--target``, ``--prior``,
-``--seed`` and ``--out`` are replaced by the sweep's lists and its directory.
+The sampler options are not declared here: they are the fields of
+:class:`levelsets.sampling.SampleJob` (:mod:`levelsets.cli.options`), as for ``levelsets sample``,
+so every option ``levelsets sample`` gains is a sweep option too (with the same declaration and
+help). The job's ``--target``, ``--prior``, ``--seed`` and ``--out`` are replaced by the sweep's
+lists and its directory.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
 import json
-import typing
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from levelsets.cli.sample import sample as _sample
+from levelsets.cli.options import job_options
+from levelsets.sampling import SampleJob
 
 REPLACED = ("target", "prior", "seed", "out")
-"""``levelsets sample`` options the sweep replaces by its own (lists, a sweep directory)."""
-
-PRESENTATION = ("json_output", "quiet")
-"""``levelsets sample`` options about the output, not the job (the sweep applies them to itself)."""
-
-_HELP = {
-    "overwrite": "Redo every cell of an existing sweep --out, replacing the finished ones.",
-    "json_output": "Print sweep.json to stdout instead of a table.",
-    "quiet": "No progress bar (cells never show their own).",
-}
+"""``SampleJob`` fields the sweep replaces by its own options (lists, a sweep directory)."""
 
 
-def _sweep_options(
+@job_options(SampleJob, exclude=(*REPLACED, "progress"),
+             help={"overwrite": "Redo every cell of an existing sweep --out, replacing the finished ones."})
+def sweep(
+    ctx: typer.Context,
     targets: str = typer.Option(..., "--targets", help="Comma-separated targets, e.g. 1vs7,8vs9,ambiguous (vectors in brackets: [0.2,0.8])."),
     priors: str | None = typer.Option(None, "--priors", help="Comma-separated priors, e.g. vae,gan (default: the world's default prior)."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, or a range: 0,1,2 or 0-9."),
@@ -42,29 +36,11 @@ def _sweep_options(
     cell_threads: int = typer.Option(1, "--cell-threads", help="torch threads (and CPUs reserved) per cell; samples equal `levelsets sample` run with as many threads."),
     cell_gpus: float = typer.Option(0.0, "--cell-gpus", help="GPUs reserved per cell (fractions share a GPU)."),
     retries: int = typer.Option(3, "--retries", help="Re-runs of a cell whose worker process died."),
+    *,
+    json_output: bool = typer.Option(False, "--json", help="Print sweep.json to stdout instead of a table."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar (cells never show their own)."),
+    **options: Any,
 ) -> None:
-    """Declarations of the sweep's own options (the signature source, never called)."""
-
-
-def _forwarded() -> list[inspect.Parameter]:
-    """``levelsets sample``'s parameters that the sweep keeps, with their resolved annotations."""
-    from levelsets.sampling import SampleJob
-
-    fields = {f.name for f in SampleJob.__dataclass_fields__.values()}
-    hints = typing.get_type_hints(_sample)
-    params = []
-    for name, param in inspect.signature(_sample).parameters.items():
-        if name in REPLACED or (name not in fields and name not in PRESENTATION):
-            continue
-        default = param.default
-        if name in _HELP:
-            default = copy.copy(default)
-            default.help = _HELP[name]
-        params.append(param.replace(annotation=hints[name], default=default))
-    return params
-
-
-def sweep(ctx: typer.Context, **options: typing.Any) -> None:
     """Run `levelsets sample` for every target × prior × seed, one Ray task per cell.
 
     Each cell writes what `levelsets sample` writes into --out/<cell>/; --out/sweep.json lists every
@@ -73,14 +49,12 @@ def sweep(ctx: typer.Context, **options: typing.Any) -> None:
     """
     from levelsets.workflows.sweep import SweepSpec, parse_seeds, run_sweep, split_list
 
-    own = {name: options.pop(name) for name in inspect.signature(_sweep_options).parameters}
-    json_output, quiet = options.pop("json_output"), options.pop("quiet")
     spec = SweepSpec(
-        targets=split_list(own["targets"], "--targets"),
-        priors=split_list(own["priors"], "--priors") if own["priors"] is not None else None,
-        seeds=parse_seeds(own["seeds"]), out=own["out"], options=options, address=own["address"],
-        resume=own["resume"], num_cpus=own["num_cpus"], cell_threads=own["cell_threads"],
-        cell_gpus=own["cell_gpus"], retries=own["retries"], progress=not quiet, command=_command_line(ctx),
+        targets=split_list(targets, "--targets"),
+        priors=split_list(priors, "--priors") if priors is not None else None,
+        seeds=parse_seeds(seeds), out=out, options=options, address=address,
+        resume=resume, num_cpus=num_cpus, cell_threads=cell_threads,
+        cell_gpus=cell_gpus, retries=retries, progress=not quiet, command=_command_line(ctx),
     )
     echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
     result = run_sweep(spec, echo=echo)
@@ -92,14 +66,6 @@ def sweep(ctx: typer.Context, **options: typing.Any) -> None:
     if result.failed:
         typer.echo(f"{result.failed} of {len(result.record['cells'])} cells failed; their errors are in sweep.json", err=True)
         raise typer.Exit(1)
-
-
-sweep.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
-     *(p.replace(annotation=typing.get_type_hints(_sweep_options)[p.name])
-       for p in inspect.signature(_sweep_options).parameters.values()), *_forwarded()]
-)
-sweep.__annotations__ = {p.name: p.annotation for p in sweep.__signature__.parameters.values()}
 
 
 def _command_line(ctx: typer.Context) -> list[str]:
