@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from levelsets.errors import LevelsetsError
-from levelsets.worlds import plugins
+from levelsets.worlds import world_specs
 
 TOY = """
 import torch
@@ -44,8 +44,8 @@ def fake_entry_points(extra):
 
     def entry_points(**kwargs):
         found = list(real(**kwargs))
-        if kwargs.get("group") == plugins.ENTRY_POINT_GROUP:
-            found += [importlib.metadata.EntryPoint(name=n, value=v, group=plugins.ENTRY_POINT_GROUP) for n, v in extra.items()]
+        if kwargs.get("group") == world_specs.ENTRY_POINT_GROUP:
+            found += [importlib.metadata.EntryPoint(name=n, value=v, group=world_specs.ENTRY_POINT_GROUP) for n, v in extra.items()]
         return found
 
     return entry_points
@@ -55,7 +55,7 @@ def test_builtins_are_registered_in_the_entry_point_group():
     eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="levelsets.worlds")}
     assert eps.get("shapes") == "levelsets.worlds.shapes:make_world"
     assert eps.get("mnist") == "levelsets.worlds.mnist:make_world"
-    assert {n: t for n, (t, _) in plugins.registered_worlds().items() if n in eps} == eps
+    assert {n: t for n, (t, _) in world_specs.registered_worlds().items() if n in eps} == eps
 
 
 def test_old_names_keep_working():
@@ -75,7 +75,7 @@ def test_a_package_registers_a_named_world(toy_package, monkeypatch):
     from levelsets.worlds import load_world
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points({"toy": toy_package}))
-    assert plugins.registered_worlds()["toy"][0] == toy_package
+    assert world_specs.registered_worlds()["toy"][0] == toy_package
     world = load_world("toy", "narrow", echo=None)
     assert world.name == "toy" and world.prior_name == "narrow" and world.latent_names == ("u", "v")
     assert float(world.prior.base_dist.scale[0]) == 0.5
@@ -89,7 +89,7 @@ def test_a_package_registers_a_named_world(toy_package, monkeypatch):
 def test_two_packages_claiming_one_name_is_one_line(toy_package, monkeypatch):
     monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points({"shapes": toy_package}))
     with pytest.raises(LevelsetsError, match="world 'shapes' is registered twice"):
-        plugins.registered_worlds()
+        world_specs.registered_worlds()
 
 
 def test_loop_refuses_plugin_worlds_in_one_line(toy_package):
@@ -134,12 +134,12 @@ def test_world_record_defaults():
      ("pkg.sub.worlds:build", "worlds"), ("dir/w.py", "w")],
 )
 def test_world_slug_is_a_safe_directory_name(spec, slug):
-    assert plugins.world_slug(spec) == slug
+    assert world_specs.world_slug(spec) == slug
 
 
 def test_file_without_function_defaults_to_make_world(tmp_path):
     (tmp_path / "w.py").write_text(textwrap.dedent(TOY))
-    ws = plugins.parse_world_spec(str(tmp_path / "w.py"))
+    ws = world_specs.parse_world_spec(str(tmp_path / "w.py"))
     assert ws.kind == "file" and ws.function == "make_world" and ws.path == (tmp_path / "w.py").resolve()
 
 

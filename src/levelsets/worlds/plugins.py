@@ -1,11 +1,7 @@
 """World plugins: find a world factory from a ``--world`` spec, call it, and check what it returns.
 
-A ``--world`` spec is one of
-
-``NAME``                     a registered world: the built-ins (``shapes``, ``mnist``) or any name a
-                             package registers in the entry-point group ``levelsets.worlds``;
-``FILE.py:FUNC``             a function in a Python file (``FILE.py`` alone means ``FUNC = make_world``);
-``package.module:FUNC``      a function in an importable module.
+A ``--world`` spec (:mod:`levelsets.worlds.world_specs`) names a registered world, a
+``FILE.py:FUNC`` or a ``package.module:FUNC``.
 
 The factory ``FUNC`` returns a :class:`levelsets.World`. It may declare any of the keyword
 parameters ``prior``, ``device``, ``seed``, ``exclude_class``, ``classifier_path``,
@@ -13,13 +9,10 @@ parameters ``prior``, ``device``, ``seed``, ``exclude_class``, ``classifier_path
 It may carry the attributes ``FUNC.priors`` (the prior names it accepts, the first is the default)
 and ``FUNC.default_alpha`` (the Dirichlet α used when ``--alpha`` is not given; else 100).
 
-Every plugin world (anything but the built-ins) is checked on a probe batch of 4 latents from its
-prior before use: prior event shape ``(d,)`` with finite ``log_prob``; decoder output a float tensor
-``(4, C, H, W)`` in [0, 1] without NaN; classifier output ``(4, K)`` probabilities with K = the
-number of class names; ``exact_posterior`` (if given) likewise. Any failure — a missing file, an
-import error, a missing function, an exception in it, a shape that does not fit — is one
-:class:`~levelsets.errors.LevelsetsError` line naming the plugin and the problem. The probe runs in
-a forked RNG, so it does not change the seeded run that follows.
+Every plugin world (anything but the built-ins) is probed before use
+(:func:`levelsets.worlds.world_check.check_world`); any failure — a missing file, an import error,
+a missing function, an exception in it, a shape that does not fit — is one
+:class:`~levelsets.errors.LevelsetsError` line naming the plugin and the problem.
 """
 
 from __future__ import annotations
@@ -37,128 +30,25 @@ from typing import Any
 
 from levelsets.errors import LevelsetsError
 from levelsets.worlds.world import World
+from levelsets.worlds.world_check import check_world, one_line
+from levelsets.worlds.world_specs import (
+    ENTRY_POINT_GROUP,
+    WorldSpec,
+    is_plugin_spec,
+    parse_world_spec,
+    registered_worlds,
+    world_slug,
+)
 
-ENTRY_POINT_GROUP = "levelsets.worlds"
-BUILTIN_WORLDS = {"shapes": "levelsets.worlds.shapes:make_world", "mnist": "levelsets.worlds.mnist:make_world"}
-"""The built-in worlds; also registered in ``pyproject.toml`` under the entry-point group (this table
-is the fallback when the installed metadata is older than the source tree)."""
-DEFAULT_FUNCTION = "make_world"
+__all__ = [  # with the spec parsing and the probe, re-exported for levelsets.worlds
+    "ENTRY_POINT_GROUP", "FACTORY_OPTIONS", "WorldChoice", "WorldSpec", "call_factory", "check_world", "choose_world",
+    "file_sha256", "is_plugin_spec", "parse_world_spec", "plugin_source", "registered_worlds", "resolve_factory",
+    "world_slug",
+]
+
 FALLBACK_ALPHA = 100.0
 """Dirichlet α of a plugin world whose factory has no ``default_alpha`` attribute (seed 003's value)."""
-PROBE_SIZE = 4
-PIXEL_SLACK = 1e-3
-"""How far outside [0, 1] a decoder's pixels may stray before the probe rejects them."""
 FACTORY_OPTIONS = ("prior", "device", "seed", "exclude_class", "classifier_path", "train_if_missing", "progress", "echo")
-
-
-@dataclass(frozen=True)
-class WorldSpec:
-    """A parsed ``--world`` value.
-
-    Attributes
-    ----------
-    spec:
-        The value as given.
-    kind:
-        ``builtin`` | ``entry_point`` | ``file`` | ``module``.
-    target:
-        ``module:function`` (built-in, entry point, module) or the resolved file path (file).
-    function:
-        The factory's name.
-    label:
-        How messages name the world: ``FILE.py:FUNC`` as given, the module spec, or the registered name.
-    path:
-        The resolved plugin file (file kind), else ``None``.
-    distribution:
-        ``name version`` of the package registering an entry point, else ``None``.
-    """
-
-    spec: str
-    kind: str
-    target: str
-    function: str
-    label: str
-    path: Path | None = None
-    distribution: str | None = None
-
-    @property
-    def builtin(self) -> bool:
-        """True for the worlds levelsets ships (``shapes``, ``mnist``)."""
-        return self.kind == "builtin"
-
-
-def registered_worlds() -> dict[str, tuple[str, str | None]]:
-    """Registered world names → (``module:function``, ``"dist version"`` or None).
-
-    The built-ins first, then every entry point of the group ``levelsets.worlds`` of the installed
-    packages (levelsets' own entry points for ``shapes``/``mnist`` map to the same targets).
-
-    Raises
-    ------
-    LevelsetsError
-        Two packages register one name with different targets.
-    """
-    from importlib import metadata
-
-    found: dict[str, tuple[str, str | None]] = {name: (target, None) for name, target in BUILTIN_WORLDS.items()}
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        who = f"{dist.name} {dist.version}" if dist is not None else None
-        if ep.name in found and found[ep.name][0] != ep.value:
-            if ep.name in BUILTIN_WORLDS or found[ep.name][1] != who:
-                raise LevelsetsError(
-                    f"world {ep.name!r} is registered twice in the entry-point group {ENTRY_POINT_GROUP} "
-                    f"({found[ep.name][0]} and {ep.value} from {who}); uninstall one, or use --world package.module:FUNC"
-                )
-        if ep.name not in found:
-            found[ep.name] = (ep.value, who)
-    return found
-
-
-def is_plugin_spec(spec: str) -> bool:
-    """True when ``spec`` names a file or module (``FILE.py[:FUNC]``, ``package.module:FUNC``), not a registered name."""
-    return ":" in spec or spec.endswith(".py") or "/" in spec or "\\" in spec
-
-
-def parse_world_spec(spec: str) -> WorldSpec:
-    """Parse a ``--world`` value (see the module docstring); unknown names raise a one-line error."""
-    spec = str(spec).strip()
-    if not spec:
-        raise LevelsetsError("--world is empty; give a world name (shapes, mnist) or FILE.py:FUNC")
-    if not is_plugin_spec(spec):
-        worlds = registered_worlds()
-        if spec not in worlds:
-            raise LevelsetsError(
-                f"unknown world {spec!r}; choose one of {', '.join(worlds)}, or give FILE.py:FUNC or package.module:FUNC "
-                f"(a world plugin, see docs/worlds.md)"
-            )
-        target, dist = worlds[spec]
-        kind = "builtin" if spec in BUILTIN_WORLDS and target == BUILTIN_WORLDS[spec] else "entry_point"
-        return WorldSpec(spec, kind, target, target.rpartition(":")[2], spec, distribution=dist)
-    head, sep, func = spec.rpartition(":")
-    if not sep or "/" in func or "\\" in func or func.endswith(".py"):
-        head, func = spec, DEFAULT_FUNCTION  # FILE.py alone, or a Windows drive letter
-    if not func.isidentifier():
-        raise LevelsetsError(f"--world {spec}: {func!r} is not a function name; write FILE.py:FUNC or package.module:FUNC")
-    if head.endswith(".py") or "/" in head or "\\" in head:
-        path = Path(head).expanduser()
-        if not path.is_file():
-            raise LevelsetsError(f"world plugin {spec}: no such file {head}")
-        return WorldSpec(spec, "file", str(path.resolve()), func, f"{head}:{func}", path=path.resolve())
-    if not all(part.isidentifier() for part in head.split(".")):
-        raise LevelsetsError(f"--world {spec}: {head!r} is neither a .py file nor a module name; write FILE.py:FUNC or package.module:FUNC")
-    return WorldSpec(spec, "module", f"{head}:{func}", func, f"{head}:{func}")
-
-
-def world_slug(spec: str) -> str:
-    """A short file-name-safe name for output directories: ``shapes``, ``my_world`` (from ``dir/my_world.py:make_world``)."""
-    spec = str(spec)
-    if not is_plugin_spec(spec):
-        return spec
-    head, sep, func = spec.rpartition(":")
-    head = head if sep and "/" not in func and "\\" not in func else spec
-    stem = Path(head.replace("\\", "/")).stem if head.endswith(".py") or "/" in head or "\\" in head else head.rsplit(".", 1)[-1]
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "world"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -167,11 +57,6 @@ def file_sha256(path: str | Path) -> str:
 
 
 _FILE_MODULES: dict[tuple[str, str], Any] = {}
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _import_file(ws: WorldSpec):
@@ -198,7 +83,7 @@ def _import_file(ws: WorldSpec):
         raise LevelsetsError(f"world plugin {ws.label}: syntax error at line {exc.lineno}: {exc.msg}") from None
     except Exception as exc:  # noqa: BLE001 - any failure of user code becomes one line
         sys.modules.pop(name, None)
-        raise LevelsetsError(f"world plugin {ws.label}: importing it raised {_one_line(exc)}") from None
+        raise LevelsetsError(f"world plugin {ws.label}: importing it raised {one_line(exc)}") from None
     _FILE_MODULES[key] = module
     return module
 
@@ -209,9 +94,9 @@ def _import_module(ws: WorldSpec, module_name: str):
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             raise LevelsetsError(f"world plugin {ws.label}: no module named {exc.name!r} (is it installed, or on PYTHONPATH?)") from None
-        raise LevelsetsError(f"world plugin {ws.label}: importing {module_name} raised {_one_line(exc)}") from None
+        raise LevelsetsError(f"world plugin {ws.label}: importing {module_name} raised {one_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001
-        raise LevelsetsError(f"world plugin {ws.label}: importing {module_name} raised {_one_line(exc)}") from None
+        raise LevelsetsError(f"world plugin {ws.label}: importing {module_name} raised {one_line(exc)}") from None
 
 
 def resolve_factory(ws: WorldSpec) -> Callable[..., World]:
@@ -304,7 +189,7 @@ def call_factory(choice: WorldChoice, **options: Any) -> World:
     except LevelsetsError as exc:
         raise LevelsetsError(f"world plugin {ws.label}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a failing plugin is one line, not a traceback
-        raise LevelsetsError(f"world plugin {ws.label}: {ws.function}() raised {_one_line(exc)}") from None
+        raise LevelsetsError(f"world plugin {ws.label}: {ws.function}() raised {one_line(exc)}") from None
     if not isinstance(world, World):
         raise LevelsetsError(
             f"world plugin {ws.label}: {ws.function}() returned a {type(world).__name__}, not a levelsets.World"
@@ -336,93 +221,3 @@ def plugin_source(ws: WorldSpec, prior: str | None) -> dict[str, Any]:
     return out
 
 
-def check_world(world: World, label: str, *, probe: int = PROBE_SIZE, device: Any = None) -> World:
-    """Check a plugin world on ``probe`` latents from its prior; return it with a checked classifier.
-
-    Returns the world with ``classifier`` wrapped by
-    :func:`levelsets.classifiers.black_box.as_probability_fn` (so numpy and scikit-learn classifiers
-    work and every call is validated) and names filled in.
-
-    Raises
-    ------
-    LevelsetsError
-        ``world plugin LABEL: <problem>`` for the first problem found.
-    """
-    import torch
-
-    from levelsets.classifiers.black_box import ROW_SUM_TOLERANCE, as_probability_fn
-
-    def fail(problem: str) -> None:
-        raise LevelsetsError(f"world plugin {label}: {problem}")
-
-    names = world.class_names
-    if isinstance(names, (str, bytes)) or names is None or len(names) < 2:
-        fail("class_names must be a list of K ≥ 2 class names")
-    if len(set(names)) != len(names):
-        fail(f"class_names repeats a name ({list(names)})")
-    k = len(names)
-    prior = world.prior
-    if not isinstance(prior, torch.distributions.Distribution):
-        fail(f"prior must be a torch.distributions.Distribution over vectors (event shape (d,)), not a {type(prior).__name__}")
-    if len(prior.event_shape) != 1 or len(prior.batch_shape) != 0:
-        fail(f"prior has batch shape {tuple(prior.batch_shape)} and event shape {tuple(prior.event_shape)}; it must be one "
-             "distribution over vectors, event shape (d,) — wrap a Normal in torch.distributions.Independent(..., 1)")
-    d = int(prior.event_shape[0])
-    if world.latent_names is None or isinstance(world.latent_names, (str, bytes)) or len(world.latent_names) != d:
-        fail(f"latent_names has {0 if world.latent_names is None else len(world.latent_names)} names but the prior's latent has d={d}")
-    if not callable(world.decoder):
-        fail(f"decoder is a {type(world.decoder).__name__}, not callable")
-    if not callable(world.classifier) and not hasattr(world.classifier, "predict_proba"):
-        fail(f"classifier is a {type(world.classifier).__name__}: neither callable nor an estimator with predict_proba")
-    if world.exact_posterior is not None and not callable(world.exact_posterior):
-        fail(f"exact_posterior is a {type(world.exact_posterior).__name__}, not callable")
-
-    cuda = [torch.device(device).index or 0] if device is not None and torch.device(device).type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda), torch.no_grad():
-        torch.manual_seed(0)
-        step = "prior.sample"
-        try:
-            z = prior.sample((probe,))
-            step = "prior.log_prob"
-            log_p = prior.log_prob(z)
-        except Exception as exc:  # noqa: BLE001
-            fail(f"{step} raised {_one_line(exc)}")
-        if tuple(z.shape) != (probe, d):
-            fail(f"prior.sample(({probe},)) has shape {tuple(z.shape)}, expected ({probe}, {d})")
-        if tuple(log_p.shape) != (probe,) or not bool(torch.isfinite(log_p).all()):
-            fail(f"prior.log_prob of its own samples must be finite with shape ({probe},); got shape {tuple(log_p.shape)}")
-        try:
-            x = world.decoder(z)
-        except Exception as exc:  # noqa: BLE001
-            fail(f"decoder raised {_one_line(exc)} on a ({probe}, {d}) batch from the prior")
-        if not isinstance(x, torch.Tensor):
-            fail(f"decoder returned a {type(x).__name__}; it must return a torch tensor of images (N, C, H, W)")
-        if x.ndim != 4 or x.shape[0] != probe:
-            fail(f"decoder output has shape {tuple(x.shape)} for {probe} latents; expected images ({probe}, C, H, W)")
-        if not x.is_floating_point():
-            fail(f"decoder output has dtype {x.dtype}; images must be floats in [0, 1]")
-        if not bool(torch.isfinite(x).all()):
-            fail("decoder output contains NaN or inf")
-        if float(x.min()) < -PIXEL_SLACK or float(x.max()) > 1 + PIXEL_SLACK:
-            fail(f"decoder output lies in [{float(x.min()):.3g}, {float(x.max()):.3g}]; images must be in [0, 1]")
-        raw = as_probability_fn(world.classifier)
-        try:
-            probs = raw(x)
-        except LevelsetsError as exc:
-            fail(str(exc).replace("; if it returns logits, wrap it with logits=True", "; if it returns logits, apply a softmax"))
-        except Exception as exc:  # noqa: BLE001
-            fail(f"classifier raised {_one_line(exc)} on decoder images of shape {tuple(x.shape)}")
-        if probs.shape[1] != k:
-            fail(f"classifier returns {probs.shape[1]} probabilities per image but class_names lists {k} names")
-        if probs.shape[0] != probe:
-            fail(f"classifier returned {probs.shape[0]} rows for {probe} images")
-        if world.exact_posterior is not None:
-            try:
-                post = world.exact_posterior(z.to(torch.float64))
-            except Exception as exc:  # noqa: BLE001
-                fail(f"exact_posterior raised {_one_line(exc)}")
-            post = torch.as_tensor(post)
-            if tuple(post.shape) != (probe, k) or not bool(torch.isfinite(post).all()) or \
-                    float((post.sum(-1) - 1).abs().max()) > ROW_SUM_TOLERANCE or float(post.min()) < 0:
-                fail(f"exact_posterior must return finite probability rows of shape ({probe}, {k}); got shape {tuple(post.shape)}")
-    return dataclasses.replace(world, classifier=as_probability_fn(world.classifier, num_classes=k))
