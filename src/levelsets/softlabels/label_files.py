@@ -18,7 +18,7 @@ example, the aggregate, so training and evaluation use the posterior (files with
 
 ``levelsets labels build`` also writes ``<stem>.anomalies.json`` (+ its sidecar) beside the
 output: every published-data anomaly it accepted (example id, annotator index, annotator id when
-known, kind, what was done), see :mod:`levelsets.softlabels.label_construction`.
+known, kind, what was done), see :mod:`levelsets.softlabels.anomaly_file`.
 
 :func:`load_soft_labels` also accepts two plain forms, convenient for hand-written files:
 ``{"<id>": [p_1, ..., p_K]}`` (one label per example) and ``{"<id>": [[...], [...]]}`` (several
@@ -37,6 +37,7 @@ import numpy as np
 
 from levelsets.artifacts import check_output_file, provenance, write_json, write_sidecar
 from levelsets.errors import LevelsetsError
+from levelsets.softlabels.anomaly_file import anomalies_document, anomalies_path
 from levelsets.softlabels.class_sets import resolve_class_names
 from levelsets.softlabels.label_construction import (
     VARIETIES,
@@ -44,11 +45,9 @@ from levelsets.softlabels.label_construction import (
     SoftLabelSet,
     build_soft_labels,
 )
-from levelsets.softlabels.responses import ANOMALY_KINDS
 
 FORMAT = "levelsets-soft-labels"
 FORMAT_VERSION = 1
-ANOMALY_FORMAT = "levelsets-label-anomalies"
 SUM_TOLERANCE = 1e-4
 """How far from 1 a label's sum may be (labels are stored as decimal floats)."""
 
@@ -227,39 +226,6 @@ def load_soft_labels(path: str | Path, *, class_names: Sequence[str] | None = No
         examples = document
     per = validate_label_rows(examples, len(names), source=str(path))
     return SoftLabelSet(class_names=names, per_annotator=per, settings=settings, source=str(path))
-
-
-def anomalies_path(out: str | Path) -> Path:
-    """Where the anomaly list of label file ``out`` goes: ``labels.json`` → ``labels.anomalies.json``."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.anomalies.json")
-
-
-def anomalies_document(labels: SoftLabelSet, *, responses: str, strict: bool, annotators: dict | None) -> dict:
-    """The anomaly file's JSON: counts per kind and one row per anomaly."""
-    rows = [
-        {
-            "example": a.example,
-            "annotator": a.annotator,
-            "worker": annotators[a.example][a.annotator] if annotators else None,
-            "kind": a.kind,
-            "what": a.what,
-        }
-        for a in labels.anomalies
-    ]
-    settings = labels.settings or ConstructionSettings()
-    return {
-        "format": ANOMALY_FORMAT,
-        "format_version": 1,
-        "responses": responses,
-        "variety": settings.variety,
-        "gamma": settings.gamma,
-        "strict": strict,
-        "total": len(rows),
-        "counts": {kind: sum(r["kind"] == kind for r in rows) for kind in ANOMALY_KINDS},
-        "columns": ["example", "annotator", "worker", "kind", "what"],
-        "anomalies": rows,
-    }
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ Generating a label for hard label c (entropy group g):
 
 1. top-1 class c, probability :math:`p_1 \sim \mathrm{Beta}_{1,g}`;
 2. rank the other classes by similarity to c (a given K×K matrix, or one derived from a
-   classifier's confusion matrix, :func:`similarity_from_confusion`; ties in random order);
+   classifier's confusion matrix, :func:`~levelsets.softlabels.class_similarity.similarity_from_confusion`; ties in random order);
 3. :math:`K_p \sim` the group's histogram; the alternatives beyond the first :math:`K_p` are
    "impossible";
 4. if :math:`K_p \ge 1`, :math:`p_2 \sim \mathrm{Beta}_{2,g}` (capped at :math:`p_1`, as a
@@ -87,71 +87,6 @@ def entropy(p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(p), 0.0)
     return -terms.sum(axis=-1)
-
-
-def similarity_from_confusion(confusion: np.ndarray) -> np.ndarray:
-    r"""Class similarity from a confusion matrix: the symmetrized row-normalized confusion.
-
-    .. math:: S_{ij} = \tfrac12\bigl(C_{ij}/\textstyle\sum_l C_{il} + C_{ji}/\sum_l C_{jl}\bigr)
-
-    Parameters
-    ----------
-    confusion:
-        (K, K), rows = true class, columns = predicted class (counts or summed probabilities).
-
-    Returns
-    -------
-    numpy.ndarray
-        (K, K) symmetric, non-negative.
-    """
-    c = np.asarray(confusion, dtype=np.float64)
-    if c.ndim != 2 or c.shape[0] != c.shape[1] or (c < 0).any():
-        raise LevelsetsError(f"a confusion matrix must be square and non-negative, got shape {c.shape}")
-    rows = c.sum(axis=1, keepdims=True)
-    normalized = np.divide(c, rows, out=np.zeros_like(c), where=rows > 0)
-    return 0.5 * (normalized + normalized.T)
-
-
-def confusion_from_predictions(probs: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Soft confusion matrix: row c sums the classifier's probability vectors of examples of class c.
-
-    Parameters
-    ----------
-    probs:
-        (N, K) predicted probabilities.
-    labels:
-        (N,) true classes.
-    """
-    probs = np.asarray(probs, dtype=np.float64)
-    labels = np.asarray(labels, dtype=np.int64)
-    out = np.zeros((num_classes, num_classes))
-    np.add.at(out, labels, probs)
-    return out
-
-
-def similarity_from_classifier(model, images, labels, *, num_classes: int, batch_size: int = 512, device: str = "auto") -> np.ndarray:
-    """Class similarity from a classifier's soft confusion matrix on labelled images.
-
-    Parameters
-    ----------
-    model:
-        A logits ``torch.nn.Module``.
-    images:
-        (N, C, H, W) tensor in [0, 1].
-    labels:
-        (N,) true classes.
-    num_classes:
-        K.
-
-    Returns
-    -------
-    numpy.ndarray
-        (K, K), :func:`similarity_from_confusion` of :func:`confusion_from_predictions`.
-    """
-    from levelsets.softlabels.evaluation import model_probs
-
-    probs = model_probs(model, images, batch_size=batch_size, device=device)
-    return similarity_from_confusion(confusion_from_predictions(probs, np.asarray(labels), num_classes))
 
 
 @dataclass
