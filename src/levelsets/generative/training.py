@@ -252,14 +252,12 @@ def train_gan(
 
     Parameters
     ----------
-    data:
-        :class:`~levelsets.data.mnist.MnistData` or (N, 1, 28, 28) float images in [0, 1].
+    data, progress:
+        As for :func:`train_vae`.
     settings:
         :class:`GanTrainSettings` (defaults when ``None``).
     config:
         Architecture (:class:`~levelsets.generative.gan.GanConfig`, 5-d latent by default).
-    progress:
-        Show a tqdm bar over epochs with the running losses.
 
     Returns
     -------
