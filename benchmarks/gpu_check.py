@@ -349,6 +349,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           file=sys.stderr)
                 except Exception as exc:  # out of memory at 10^5, say: recorded, the run goes on
                     row = {"particles": n, "error": _error(exc)}
+                    if device.type == "cuda":
+                        torch.cuda.empty_cache()
                     print(f"{name} N={n}: {row['error']}", file=sys.stderr)
                 entry["rows"].append(row)
                 save()
