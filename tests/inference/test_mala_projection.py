@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
+from test_band_projection import P0, world
 
 from levelsets.inference.sampler import SamplerSettings, sample_level_set
-from test_band_projection import P0, world
 
 ALPHA = 50.0
 

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from levelsets.inference import band, resampling
+from levelsets.inference.history import StepHistory
 from levelsets.inference.model import LogDensity
 
 
@@ -65,7 +66,8 @@ def run_band(
     population = s.population_moves and (gaussian is None or d <= MAX_DIM)
     cycle = [m for m in band.POPULATION_MOVES if m != "independence" or d <= MAX_DIM] if population else ["local"]
     k = state.probs.shape[1]
-    history: dict[str, list[float]] = {"acceptance": [], "level": [], "ancestors": [], "log_step": [], "survival": []}
+    history = StepHistory("acceptance", "level", "ancestors", "log_step", "survival")
+    n_ancestors: torch.Tensor | float = float(n_part)
     levels: list[dict[str, float]] = []
     draws: list[tuple[torch.Tensor, ...]] = []
     window = torch.zeros(n_part, dtype=torch.float64, device=z0.device)
@@ -80,6 +82,7 @@ def run_band(
         if not at_tolerance and (t == 0 or state.moves_at_level >= s.level_moves):
             state, share = band.advance(state, s.tolerance, s.level_fraction, generator)
             survival = float(share.mean())
+            n_ancestors = torch.unique(state.ancestors).numel()
             levels.append({"step": t, "level": state.level, "survival": survival,
                            "log_mass": float(torch.logsumexp(state.log_mass, 0) - math.log(islands))})
             at_tolerance = state.level <= s.tolerance
@@ -100,16 +103,13 @@ def run_band(
             if sampling_steps % s.thin == 0:
                 draws.append((state.position.clone(), state.probs.clone(), state.log_prior.clone(), window / s.thin))
                 window = torch.zeros_like(window)
-        history["acceptance"].append(float(info.acceptance_prob.mean()))
-        history["level"].append(state.level)
-        history["ancestors"].append(float(torch.unique(state.ancestors).numel()))
-        history["log_step"].append(float(state.log_step.mean()))
-        history["survival"].append(survival)
+        history.append(acceptance=info.acceptance_prob.mean(), level=state.level, ancestors=float(n_ancestors),
+                       log_step=state.log_step.mean(), survival=survival)
         if on_step is not None:
             on_step(t, state, info, state.level)
         bar.update(1)
-        if t % 10 == 0:
-            bar.set_postfix(level=f"{state.level:.3g}", accept=f"{history['acceptance'][-1]:.2f}", refresh=False)
+        if s.progress and t % 10 == 0:
+            bar.set_postfix(level=f"{state.level:.3g}", accept=f"{history.last('acceptance'):.2f}", refresh=False)
     bar.close()
     if not draws:  # the budget ended before the sampling phase: record the final state once
         draws.append((state.position.clone(), state.probs.clone(), state.log_prior.clone(),
@@ -155,7 +155,7 @@ def run_band(
         "scale": scale,
         "forward_evaluations": counter(),
         "wall_seconds": time.perf_counter() - start,
-        "history": history,
+        "history": history.to_dict(),
         "burn_in_ancestors": int(torch.unique(state.ancestors).numel()),
         "band": record,
     }
