@@ -198,3 +198,44 @@ def test_sample_signature_is_built_once():
     params = inspect.signature(sample).parameters
     assert list(params)[-2:] == ["json_output", "quiet"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+
+
+def test_every_loop_settings_field_is_an_option_of_loop():
+    from levelsets.workflows.loop_settings import LoopSettings
+
+    docs = attribute_docs(LoopSettings)
+    job_fields = [f for f in dataclasses.fields(LoopSettings) if f.metadata.get("cli", True)]
+    loop = _options("loop")
+    assert set(loop) == {f.name for f in job_fields} | {"quiet"}
+    for f in job_fields:
+        assert loop[f.name].help == docs[f.name], f.name
+    assert loop["targets"].opts == ["--target", "-t"] and loop["targets"].multiple  # repeatable
+
+
+def test_loop_passes_repeated_targets_and_quiet(monkeypatch, tmp_path):
+    import levelsets.workflows.loop as loop_mod
+
+    seen = {}
+
+    def fake_run_loop(settings, echo):
+        seen["settings"] = settings
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(loop_mod, "run_loop", fake_run_loop)
+    result = runner.invoke(app, ["loop", "-t", "ambiguous", "--target", "0.3,0.7", "-q", "-N", "500",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    settings = seen["settings"]
+    assert settings.targets == ("ambiguous", "0.3,0.7") and settings.progress is False and settings.particles == 500
+    runner.invoke(app, ["loop", "--out", str(tmp_path / "o")])
+    assert len(seen["settings"].targets) == 3 and seen["settings"].progress is True  # the shapes defaults
+
+
+def test_every_stimuli_settings_field_is_an_option_of_stimuli_export():
+    from levelsets.elicitation.stimuli import StimuliSettings
+
+    docs = attribute_docs(StimuliSettings)
+    export = _options("stimuli", "export")
+    assert set(export) == {f.name for f in dataclasses.fields(StimuliSettings)} | {"out", "overwrite"}
+    for f in dataclasses.fields(StimuliSettings):
+        assert export[f.name].help == docs[f.name] and export[f.name].default == f.default, f.name

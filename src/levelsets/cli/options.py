@@ -17,8 +17,11 @@ signature (which Typer reads) from the fields::
     def run(*, quiet: bool = typer.Option(False, "--quiet"), **job: Any) -> None:
         Job(**job, progress=not quiet)
 
-Field metadata understood here: ``flags`` (extra option names, e.g. ``("-N",)``), ``cli``
-(``False``: not an option, e.g. a Python-only field) and ``help`` (overrides the docstring).
+Field metadata understood here: ``flags`` (extra option names, e.g. ``("-N",)``), ``option``
+(the long name, when it is not ``--field-name``: a list field ``targets`` given as a repeatable
+``--target``), ``type`` (the type Typer parses, when the field's own is not one Typer knows, e.g.
+``list[str]`` for a ``tuple[str, ...] | None`` field), ``cli`` (``False``: not an option, e.g. a
+Python-only field) and ``help`` (overrides the docstring).
 
 Why not a dataclass-to-CLI library (tyro, simple-parsing, jsonargparse): the application is
 Typer/click, and one small adapter keeps every command on it; the adapter only turns fields into
@@ -93,6 +96,7 @@ def field_options(
     list of inspect.Parameter
         In field order; each annotated with the field's resolved type, its default
         ``typer.Option(field default, --long-name, *metadata flags, help=...)``.
+        (``option`` and ``type`` in a field's metadata replace the long name and the type.)
 
     Raises
     ------
@@ -113,9 +117,10 @@ def field_options(
         text = (help or {}).get(f.name) or f.metadata.get("help") or docs.get(f.name)
         if not text:
             raise TypeError(f"{cls.__name__}.{f.name} has no help: give it an attribute docstring")
-        option = typer.Option(f.default, option_name(f.name), *f.metadata.get("flags", ()), help=text)
+        names = (f.metadata.get("option", option_name(f.name)), *f.metadata.get("flags", ()))
+        option = typer.Option(f.default, *names, help=text)
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option,
-                                        annotation=hints[f.name]))
+                                        annotation=f.metadata.get("type", hints[f.name])))
     return params
 
 
@@ -138,7 +143,7 @@ def job_options(
         own = inspect.signature(func).parameters.values()
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in own):
             raise TypeError(f"{func.__name__} must take the job's options as **kwargs")
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)  # keep Annotated[..., typer.Option(...)]
         resolved = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own]
         before = [p for p in resolved if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
         after = [p for p in resolved if p.kind is inspect.Parameter.KEYWORD_ONLY]

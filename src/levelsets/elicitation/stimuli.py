@@ -66,38 +66,32 @@ SELECT_RULES = ("random", "diverse")
 
 @dataclass
 class StimuliSettings:
-    """Settings of a stimuli export.
+    """Settings of a stimuli export (validated on construction).
 
-    Attributes
-    ----------
-    size:
-        Side of the exported PNGs in pixels (the longer side for non-square images); 8–2048.
-    per_participant:
-        Trials per participant batch (seed 001: 27).
-    repeats:
-        Trials per batch that show a stimulus of the batch a second time (consistency checks).
-    catch:
-        Catch trials per batch (confidently classified samples); ``None`` → 3 when a run has a
-        ``confident:`` target, else 0.
-    mixed:
-        Number of mixed (mixup) images to add to the regular stimuli.
-    seed:
-        Seed of every random choice (batches, orders, mixing pairs, ``random`` selection, the
-        first point of ``diverse`` selection).
-    per_run:
-        Stimuli taken from each run; ``None`` = every stored sample (and ``select`` only orders them).
-    select:
-        ``"random"`` or ``"diverse"``: how ``per_run`` stimuli are chosen (module docstring).
+    Each field is one option of ``levelsets stimuli export``: its docstring is the option's
+    ``--help`` (:mod:`levelsets.cli.options`). ``size`` is the longer side for non-square images
+    (8–2048); ``seed`` drives every random choice (batches, orders, mixing pairs, ``random``
+    selection, the first point of ``diverse`` selection); ``select`` is explained in the module
+    docstring.
     """
 
     size: int = 160
+    """Side of the PNGs in pixels (Lanczos upscaling)."""
     per_participant: int = 27
+    """Trials per participant batch."""
     repeats: int = 2
+    """Repeated trials per batch (consistency checks)."""
     catch: int | None = None
+    """Catch trials per batch from confident: runs [default: 3 if any, else 0]."""
     mixed: int = 0
-    seed: int = 0
+    """Mixed (mixup) images to add, for the mixing-coefficient interface."""
     per_run: int | None = None
+    """Stimuli per run [default: every stored sample]."""
     select: str = "diverse"
+    """How --per-run stimuli are chosen: diverse (k-center spread over the run's final population, in pixel
+    space; default) or random (a random sample of the level set)."""
+    seed: int = 0
+    """Random seed; the same seed and settings give the same output."""
 
     def __post_init__(self) -> None:
         if self.select not in SELECT_RULES:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,74 +27,78 @@ LOOP_N_TRAIN: dict[str, int | None] = {"shapes": 4000, "mnist": None}
 class LoopSettings:
     """Settings of :func:`levelsets.workflows.loop.run_loop` (validated on construction).
 
-    Attributes
-    ----------
-    world:
-        ``shapes`` or ``mnist``.
-    rounds:
-        R ≥ 1 augmentation rounds after round 0.
-    labeler:
-        ``truth`` | ``target`` | ``simulator`` | ``elicited`` (see :mod:`levelsets.workflows.loop`).
-    targets:
-        Level-set targets sampled each round (default :data:`DEFAULT_TARGETS`).
-    samples_per_target, particles, steps, burn_in, alpha:
-        Sampler settings for every run.
-    augment_repeat:
-        How many times each augmenting run is added to the training set (≥ 1; a weight on the
-        labelled level-set samples relative to the base data).
-    n_train, epochs, method:
-        Classifier recipe: base training-set size (None = :data:`LOOP_N_TRAIN`: 4,000 shapes, so
-        a round trains in well under a minute on CPU; all of the MNIST split), epochs (None = the
-        zoo recipe's), training method.
-    eval_size, heldout_size:
-        Sizes of the near-boundary and ordinary held-out sets.
-    study, db:
-        Live elicitation (:mod:`levelsets.workflows.loop`): the study directory the loop adds a round of stimuli
-        to each round (new, or empty), and the response database of the server serving it.
-    stimuli_per_round:
-        Distinct samples shown to people per round (chosen among all targets' samples).
-    wait_responses:
-        Responses (distinct participants) to wait for on each of the round's stimuli.
-    poll_seconds, timeout:
-        How often the database is read while waiting, and how long to wait per round at most
-        (``None``: until done); on timeout the loop goes on with the responses that came back.
-    per_participant, repeats, stimulus_size:
-        Trials per participant batch, repeated trials per batch, and PNG size of the round's
-        stimuli (``levelsets stimuli export`` settings; no catch trials).
+    Each field is one option of ``levelsets loop``: its docstring is the option's ``--help``
+    (:mod:`levelsets.cli.options`). After construction ``targets``, ``n_train`` and ``out`` hold
+    their resolved values.
     """
 
     world: str = "shapes"
-    rounds: int = 3
+    """shapes (exact posterior known) or mnist; the loop retrains the classifier from a built-in recipe, so
+    plugin worlds (FILE.py:FUNC) are refused — sample them with `levelsets sample`."""
+    rounds: int = field(default=3, metadata={"flags": ("-R",)})
+    """Augmentation rounds after round 0 (hard labels)."""
     labeler: str = "truth"
-    targets: tuple[str, ...] | None = None
+    """truth (exact posterior, shapes) | target | simulator | elicited."""
+    targets: tuple[str, ...] | None = field(default=None, metadata={"option": "--target", "flags": ("-t",), "type": list[str]})
+    """Level-set target(s) sampled each round (repeatable); default: ambiguous and class-pair targets."""
     samples_per_target: int = 300
-    particles: int = 600
-    steps: int = 150
+    """Samples added per target per round."""
+    particles: int = field(default=600, metadata={"flags": ("-N",)})
+    """Particles N of each round's sampling runs."""
+    steps: int = field(default=150, metadata={"flags": ("-T",)})
+    """Total MH steps per particle (burn-in included)."""
     burn_in: int = 100
+    """Steps of tempering + proposal adaptation before the kept draws."""
     alpha: float = 50.0
+    """Dirichlet tolerance α passed to each round's sampling job (larger = tighter); unused by the band relaxation, which those jobs use by default."""
     augment_repeat: int = 1
+    """Add each augmenting run this many times (weight of the labelled samples vs base data)."""
     n_train: int | None = None
+    """Base training examples (default: 4,000 shapes; all of the MNIST split)."""
     epochs: int | None = None
+    """Training epochs per round (default: the recipe's)."""
     method: str = "ce"
+    """ce | label-smoothing | mixup | mix-maxent | ent-wc"""
     eval_size: int = 2000
+    """Near-boundary evaluation examples."""
     heldout_size: int = 2000
+    """Ordinary held-out examples (accuracy)."""
     simulator_responses: Path | None = None
+    """Responses (CIFAR-10S JSON) to fit the simulator labeler."""
     elicited_labels: Path | None = None
+    """Soft labels from `levelsets labels build` (elicited labeler)."""
     stimuli: Path | None = None
+    """The `levelsets stimuli export` directory those labels are about."""
     study: Path | None = None
+    """Live elicitation: a new directory the loop adds a round of stimuli to each round; serve it with
+    `levelsets elicit serve STUDY --db DB`."""
     db: Path | None = None
+    """Live elicitation: the response database of that server (created by the server)."""
     stimuli_per_round: int = 20
+    """Live: samples shown to people per round, where the classifier and the elicited labels disagree most
+    (total variation)."""
     wait_responses: int = 3
+    """Live: responses (distinct participants) to wait for on each of the round's stimuli."""
     poll_seconds: float = 10.0
+    """Live: how often the database is read while waiting."""
     timeout: float | None = None
+    """Live: longest wait per round in seconds, then go on with what came back [default: no limit]."""
     per_participant: int = 10
+    """Live: trials per participant batch."""
     repeats: int = 1
+    """Live: trials per batch that repeat a stimulus (consistency check)."""
     stimulus_size: int = 160
+    """Live: side of the stimulus PNGs in pixels."""
     seed: int = 0
+    """Random seed; the same seed and settings give the same output."""
     device: str = "auto"
-    out: Path | None = None
+    """auto (CUDA when present, else CPU), cpu, cuda or cuda:N."""
+    out: Path | None = field(default=None, metadata={"flags": ("-o",)})
+    """Output directory (default: runs/<time>-loop-...)."""
     overwrite: bool = False
-    progress: bool = True
+    """Replace a non-empty --out."""
+    progress: bool = field(default=True, metadata={"cli": False})
+    """Show progress bars (the CLI's ``--quiet`` turns them off)."""
 
     def __post_init__(self) -> None:
         from levelsets.worlds import validate_world
