@@ -83,7 +83,7 @@ class SampleJob:
     device: str = "auto"
     """auto (CUDA when present, else CPU), cpu, cuda or cuda:N."""
     out: Path | None = field(default=None, metadata={"flags": ("-o",)})
-    """Output directory (default: runs/<time>-<world>-<prior>-<target>-seed<S>)."""
+    """Output directory (default: `runs/<time>-<world>-<prior>-<target>-seed<S>`)."""
     overwrite: bool = False
     """Replace a non-empty --out."""
     progress: bool = field(default=True, metadata={"cli": False})

@@ -94,7 +94,7 @@ class LoopSettings:
     device: str = "auto"
     """auto (CUDA when present, else CPU), cpu, cuda or cuda:N."""
     out: Path | None = field(default=None, metadata={"flags": ("-o",)})
-    """Output directory (default: runs/<time>-loop-...)."""
+    """Output directory (default: `runs/<time>-loop-...`)."""
     overwrite: bool = False
     """Replace a non-empty --out."""
     progress: bool = field(default=True, metadata={"cli": False})
