@@ -239,3 +239,13 @@ def test_every_stimuli_settings_field_is_an_option_of_stimuli_export():
     assert set(export) == {f.name for f in dataclasses.fields(StimuliSettings)} | {"out", "overwrite"}
     for f in dataclasses.fields(StimuliSettings):
         assert export[f.name].help == docs[f.name] and export[f.name].default == f.default, f.name
+
+
+def test_building_the_options_keeps_the_cli_import_light():
+    """The settings dataclasses are imported when the CLI is (to build the options): not torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, levelsets.cli; print(sorted({'torch', 'scipy', 'matplotlib'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
