@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from levelsets.cli import app
 from levelsets.errors import CheckpointError, LevelsetsError
 from levelsets.generative import zoo as gen_zoo
 from levelsets.generative.vae import VAE, VaeConfig, VaeDecoder
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +156,22 @@ def test_sample_cli_end_to_end(tmp_path, tiny_mnist32_models):
     assert run.probs.shape == (8, 10)
     np.testing.assert_allclose(run.probs.sum(1), 1.0, atol=1e-5)
     assert (out / "grid.png").stat().st_size > 1000
+
+    # benchmarks/mnist32_world.py re-scores the run against real 1s and 7s and saves JSON
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mnist32_world", ROOT / "benchmarks" / "mnist32_world.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    record = bench.main([str(out), "--out", str(tmp_path / "m32.json")])
+    row = record["runs"][0]
+    assert row["summary"]["delta"] == pytest.approx(summary["delta"])
+    assert row["band"]["mass"] == summary["band"]["mass"]
+    assert row["quality_generator"]["families"] == summary["quality"]["families"]
+    assert "real MNIST digits of class 1, 7" in row["quality_real"]["reference"]
+    assert 1 <= row["quality_real"]["families"] <= 8
+    assert json.loads((tmp_path / "m32.json").read_text())["runs"][0]["run"] == str(out)
+    with pytest.raises(LevelsetsError, match="not mnist32"):
+        summary_path = out / "summary.json"
+        summary_path.write_text(json.dumps({**summary, "world": "mnist"}))
+        bench.measure_run(out)

