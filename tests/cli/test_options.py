@@ -80,6 +80,10 @@ def test_field_options_refuses_what_cannot_be_an_option():
         field_options(NoHelp)
     with pytest.raises(TypeError, match="not a dataclass"):
         field_options(int)
+    with pytest.raises(TypeError, match="not fields of _Job"):
+        field_options(_Job, exclude=("sise",))
+    with pytest.raises(TypeError, match="not fields of _Job"):
+        field_options(_Job, help={"nmae": "typo"})
 
 
 def _toy_app(seen: dict[str, Any]) -> typer.Typer:

@@ -101,11 +101,15 @@ def field_options(
     Raises
     ------
     TypeError
-        When ``cls`` is not a dataclass, a field has no default (an option needs one) or no help.
+        When ``cls`` is not a dataclass, a field has no default (an option needs one) or no help,
+        or ``exclude`` / ``help`` name a field ``cls`` does not have.
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
     skip = set(exclude)
+    unknown = (skip | set(help or {})) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise TypeError(f"{sorted(unknown)} are not fields of {cls.__name__}")
     docs = attribute_docs(cls)
     hints = typing.get_type_hints(cls)
     params = []
