@@ -24,6 +24,8 @@ after ``--budget-seconds`` is skipped with that reason, so the run ends in time)
    loss; soft targets) through :func:`levelsets.softlabels.soft_training.train_with_soft_labels`,
    i.e. ``levelsets train classifier --dataset mnist --method ent-wc --epochs 1``: float16 autocast
    with a GradScaler on CUDA (``amp``), float32 on the CPU; training images/s and the epoch's loss.
+   Then the same epoch with ``mixed_precision=False`` (``float32_baseline``, same seed and data) and
+   ``amp_speedup``, the ratio of the two images/s (≈ 1 on a CPU, where both run in float32).
 
 3. **The notebooks in quick mode** (``LEVELSETS_NOTEBOOK_QUICK=1``, as ``tests/notebooks`` runs them),
    each executed with nbclient in a temporary directory: seconds and outcome.
@@ -75,7 +77,7 @@ TINY_EPOCHS = {"classifier": 1, "vae": 1}
 
 def _sibling(name: str):
     """Load ``benchmarks/<name>.py`` (benchmarks/ holds scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_for_gpu_check", HERE / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{name.replace('/', '_')}_for_gpu_check", HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -84,6 +86,7 @@ def _sibling(name: str):
 _throughput = _sibling("sampler_throughput")
 forward_throughput, load_average, peak_rss_mb = (
     _throughput.forward_throughput, _throughput.load_average, _throughput.peak_rss_mb)
+run_notebook = _sibling("gpu/notebooks").run_notebook
 
 
 def _sync(device: torch.device) -> None:
@@ -166,65 +169,44 @@ def sampler_row(world: Any, target: Any, n: int, args: argparse.Namespace, devic
     }
 
 
-def training_epoch(args: argparse.Namespace, device: torch.device, out_dir: Path) -> dict[str, Any]:
-    """One Ent-WC epoch of the MNIST CNN (``levelsets train classifier --method ent-wc --epochs 1``)."""
+def training_epoch(args: argparse.Namespace, device: torch.device, out_dir: Path, *, mixed_precision: bool = True) -> dict[str, Any]:
+    """One Ent-WC epoch of the MNIST CNN (``levelsets train classifier --method ent-wc --epochs 1``).
+
+    ``mixed_precision=False`` is the float32 baseline (the same on a CPU, where AMP is never used).
+    """
     from levelsets.softlabels.soft_training import train_with_soft_labels
 
     n_train = args.train_examples
     _sync(device)
     start = time.perf_counter()
     _, card = train_with_soft_labels("mnist", method="ent-wc", n_train=n_train, seed=args.seed, device=str(device),
-                                     out=out_dir / "classifier" / "model.pt", echo=None, epochs=1, progress=False)
+                                     out=out_dir / f"classifier-{int(mixed_precision)}" / "model.pt", echo=None, epochs=1,
+                                     progress=False, mixed_precision=mixed_precision)
     _sync(device)
     total = time.perf_counter() - start
     history = card.get("history", {})
     examples = int(card.get("training_data", {}).get("total_examples") or n_train or 0)
     seconds = float(history.get("seconds") or total)
+    amp = bool(history.get("mixed_precision"))
     return {
-        "method": "ent-wc", "amp": device.type == "cuda", "amp_dtype": "float16" if device.type == "cuda" else None,
+        "method": "ent-wc", "amp": amp, "amp_dtype": "float16" if amp else None,
         "examples": examples, "epoch_seconds": seconds, "images_per_second": examples / seconds if seconds > 0 else None,
         "seconds_with_data_and_evaluation": total, "train_loss": (history.get("train_loss") or [None])[-1],
         "heldout_accuracy": card.get("heldout_accuracy"), "device": history.get("device"),
     }
 
 
-_NOTEBOOK_RUNNER = """
-import sys, nbformat
-from nbclient import NotebookClient
-nb = nbformat.read(sys.argv[1], as_version=4)
-try:
-    NotebookClient(nb, kernel_name="python3", timeout=None, resources={"metadata": {"path": sys.argv[2]}}).execute()
-except Exception as exc:
-    ename = getattr(exc, "ename", None)
-    print(f"{type(exc).__name__}: {ename}: {exc.evalue}" if ename else f"{type(exc).__name__}: {exc}", file=sys.stderr)
-    sys.exit(1)
-"""
-"""Executes notebook argv[1] with working directory argv[2]; on failure one line on stderr, exit 1."""
+def training_stage(args: argparse.Namespace, device: torch.device, out_dir: Path) -> dict[str, Any]:
+    """The epoch with mixed precision (where available), its float32 baseline, and the speed ratio.
 
-
-def run_notebook(path: Path, timeout: float) -> dict[str, Any]:
-    """Execute one notebook in quick mode in a temporary directory, killed after ``timeout`` seconds.
-
-    Runs nbclient in a child process (``LEVELSETS_NOTEBOOK_QUICK=1``, as ``tests/notebooks`` does), so
-    the time limit is hard and the notebook's environment changes stay there. Returns the notebook's
-    name, ``ok``, the seconds, and a one-line ``error`` when it failed or ran out of time.
+    The baseline runs second, on the same seed and data: ``amp_speedup`` = images/s with AMP ÷
+    images/s in float32 (about 1 on a CPU, where both are float32).
     """
-    import subprocess
-
-    env = {**os.environ, "LEVELSETS_NOTEBOOK_QUICK": "1", "MPLBACKEND": "Agg"}
-    with tempfile.TemporaryDirectory(prefix="gpu-check-nb-") as tmp:
-        start = time.perf_counter()
-        try:
-            done = subprocess.run([sys.executable, "-c", _NOTEBOOK_RUNNER, str(path), tmp], env=env, capture_output=True,
-                                  text=True, timeout=max(timeout, 1.0))
-        except subprocess.TimeoutExpired:
-            return {"notebook": path.name, "ok": False, "seconds": time.perf_counter() - start,
-                    "error": f"did not finish within {timeout:.0f} s (the run's budget)"}
-        seconds = time.perf_counter() - start
-    if done.returncode == 0:
-        return {"notebook": path.name, "ok": True, "seconds": seconds}
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    return {"notebook": path.name, "ok": False, "seconds": seconds, "error": (lines[-1] if lines else f"exit {done.returncode}")[:300]}
+    amp = training_epoch(args, device, out_dir, mixed_precision=True)
+    base = training_epoch(args, device, out_dir, mixed_precision=False)
+    ratio = amp["images_per_second"] / base["images_per_second"] if amp["images_per_second"] and base["images_per_second"] else None
+    note = None if device.type == "cuda" else "mixed precision is CUDA-only: both epochs ran in float32 here"
+    return {**amp, "float32_baseline": base, "amp_speedup": ratio, "note": note}
 
 
 @contextlib.contextmanager
@@ -359,7 +341,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 torch.cuda.empty_cache()
         if in_budget("training epoch"):
             try:
-                record["training"] = training_epoch(args, device, Path(tmp))
+                record["training"] = training_stage(args, device, Path(tmp))
             except Exception as exc:
                 record["training"] = {"error": _error(exc)}
             print(f"training epoch: {record['training']}", file=sys.stderr)

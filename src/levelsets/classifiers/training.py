@@ -107,6 +107,10 @@ class TrainSettings:
         horizontal flip of each image with probability 1/2 (the standard CIFAR-10 augmentation).
     max_shift:
         Largest shift in pixels for ``augment="shift"``.
+    mixed_precision:
+        On CUDA, run the forward pass and loss under float16 :func:`torch.autocast` with a
+        :class:`torch.amp.GradScaler` (default); ``False`` trains in float32 there too (the baseline
+        of ``benchmarks/gpu_check.py``). Other devices always train in float32.
     """
 
     epochs: int = 10
@@ -118,6 +122,7 @@ class TrainSettings:
     progress: bool = True
     augment: str = "none"
     max_shift: int = 2
+    mixed_precision: bool = True
 
     def __post_init__(self) -> None:
         if int(self.epochs) < 1:
@@ -151,6 +156,9 @@ class TrainHistory:
         Wall-clock seconds of the whole run.
     device:
         Where it ran.
+    mixed_precision:
+        Whether float16 autocast with a gradient scaler was used (CUDA with
+        ``TrainSettings.mixed_precision``).
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -159,6 +167,7 @@ class TrainHistory:
     eval_accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
+    mixed_precision: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
@@ -301,15 +310,15 @@ def fit(
     gen = torch.Generator().manual_seed(settings.seed)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    use_amp = device.type == "cuda"
+    use_amp = device.type == "cuda" and settings.mixed_precision
     # fused AdamW takes GradScaler's inf check on the device (no host sync per step); CUDA only, so
     # the CPU keeps the same optimizer arithmetic as before.
-    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, **({"fused": True} if use_amp else {}))
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, **({"fused": True} if device.type == "cuda" else {}))
     steps_per_epoch = _num_batches(train, settings.batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, one_cycle(settings.epochs * steps_per_epoch))
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     check_each_step = _checks_each_step(device)
-    history = TrainHistory(device=str(device))
+    history = TrainHistory(device=str(device), mixed_precision=use_amp)
     start = time.perf_counter()
     num_classes: int | None = None
     probe_idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))[:TRAIN_PROBE]
