@@ -157,6 +157,14 @@ def test_sample_cli_end_to_end(tmp_path, tiny_mnist32_models):
     np.testing.assert_allclose(run.probs.sum(1), 1.0, atol=1e-5)
     assert (out / "grid.png").stat().st_size > 1000
 
+    # stimulus export reloads the world by its registered name to decode the final population
+    stim = tmp_path / "stimuli"
+    result = CliRunner().invoke(app, ["stimuli", "export", str(out), "--out", str(stim), "--per-run", "4", "--size", "28",
+                                      "--per-participant", "4", "--repeats", "0", "--select", "diverse"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((stim / "manifest.json").read_text())
+    assert len(manifest["stimuli"]) == 4
+
     # benchmarks/mnist32_world.py re-scores the run against real 1s and 7s and saves JSON
     import importlib.util
 
