@@ -62,3 +62,18 @@ def test_train_shapes_with_mixup_and_augment(tmp_path):
     assert card["n_train"] == 272
     assert (tmp_path / "m.pt").is_file() and (tmp_path / "m.card.json").is_file()
     assert 0.0 <= card["heldout_accuracy"] <= 1.0
+
+
+def test_soft_training_is_reproducible_and_records_precision(tmp_path):
+    """Same seed → bit-identical weights on the CPU; the card says mixed precision was off (CUDA only),
+    and ``mixed_precision=False`` (gpu_check's float32 baseline) reaches the settings."""
+    import torch
+
+    runs = []
+    for i, amp in enumerate((True, False)):
+        model, card = train_with_soft_labels("shapes", method="ent-wc", n_train=48, n_heldout=16, epochs=1, progress=False,
+                                             device="cpu", out=tmp_path / f"m{i}.pt", echo=None, mixed_precision=amp)
+        assert card["settings"]["mixed_precision"] is amp and card["history"]["mixed_precision"] is False
+        runs.append((model.state_dict(), card["history"]["train_loss"]))
+    (a, loss_a), (b, loss_b) = runs
+    assert loss_a == loss_b and all(torch.equal(a[k], b[k]) for k in a)
