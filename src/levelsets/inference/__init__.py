@@ -9,7 +9,7 @@ Typical use::
 
 from levelsets.inference.diagnostics import sampling_yield, summarize, to_inference_data
 from levelsets.inference.model import LogDensity, level_set_model, log_density_fn
-from levelsets.inference.pyro_kernel import LevelSetRWKernel
+from levelsets.inference.pyro_kernel import LevelSetKernel
 from levelsets.inference.sampler import (
     LevelSetResult,
     PriorRejectionResult,
@@ -19,7 +19,7 @@ from levelsets.inference.sampler import (
 )
 
 __all__ = [
-    "LevelSetRWKernel",
+    "LevelSetKernel",
     "LevelSetResult",
     "LogDensity",
     "PriorRejectionResult",

@@ -64,38 +64,33 @@ Del Moral, Doucet & Jasra (2006), *Sequential Monte Carlo samplers*.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from levelsets.errors import LevelsetsError
-from levelsets.inference import (
-    adaptation,
-    ensemble,
-    independence,
-    mala,
-    random_walk,
-    resampling,
-    tempering,
-)
+from levelsets.inference import random_walk, resampling
 from levelsets.inference.history import StepHistory
+from levelsets.inference.kernel import (
+    BandKernel,
+    Kernel,
+    LevelSetState,
+    TemperedKernel,
+    build_kernel,
+)
 from levelsets.inference.model import LogDensity, check_model_inputs, log_density_fn
-from levelsets.inference.moves import initial_density, wants_gradients
+from levelsets.inference.moves import initial_density
 from levelsets.inference.result import LevelSetResult
 from levelsets.inference.settings import MOVES, SamplerSettings
 
 __all__ = ["LevelSetResult", "MOVES", "SamplerSettings", "sample_level_set", "prior_rejection", "PriorRejectionResult"]
 
-StepCallback = Callable[[int, random_walk.RWState, random_walk.RWInfo, float], None]
-
-GRADIENT_POPULATION_MAX_DIM = independence.MAX_DIM
-"""With gradient moves, the DE and independence sweeps run only up to this latent dimension: above
-it MALA alone (measured on the projection world, tests/inference/test_mala_projection.py)."""
-
+StepCallback = Callable[..., None]
+"""``on_step(t, particles, info, schedule)``: after every step, the particles (``RWState`` or ``BandState``),
+the :class:`~levelsets.inference.kernel.LevelSetInfo` and β (tempered) or the level (band)."""
 
 def _target_tensor(target: Any, device: torch.device) -> torch.Tensor:
     probs = getattr(target, "probs", target)
@@ -188,164 +183,109 @@ def sample_level_set(
     prior_seed = int(torch.randint(0, 2**62, (), generator=gen, device=device))
     z0 = _prior_draws(prior, n_part, prior_seed, device)
     plain = counted(log_density_fn(*model_args, tolerance=s.tolerance))
-    if s.relaxation == "band":
-        from levelsets.inference.band_sampler import run_band
-
-        _, reason = wants_gradients(s, z0.shape[1])
-        fields = run_band(prior, plain, z0, p, s, gen, lambda: evaluations, on_step=on_step)
-        fields["wall_seconds"] = time.perf_counter() - start
-        band = fields["band"]
-        moves = {"setting": s.moves, "gradients": False, "kernel": band["kernel"],
-                 "population": [m for m in band["moves_at_tolerance"] if m != "local"], "reason": reason}
-        return LevelSetResult(settings=s, moves=moves, **fields)
     with_gradients = counted(log_density_fn(*model_args, tolerance=s.tolerance, gradients=True))
     first, gradients, reason = initial_density(s, z0, plain, with_gradients)
-    state = random_walk.RWState(z0, *first)
-    return _run_tempered(s, prior, with_gradients if gradients else plain, state, gen, gradients, reason,
-                         lambda: evaluations, start, on_step, progress_bar)
+    kernel = build_kernel(s, with_gradients if gradients else plain, prior, gen, p, gradients)
+    state = kernel.init(random_walk.RWState(z0, *first))
+    run = drive(kernel, state, s, on_step, progress_bar)
+    if isinstance(kernel, BandKernel):
+        from levelsets.inference.band_sampler import band_result_fields
+
+        fields = band_result_fields(kernel, run, reason)
+    else:
+        fields = _tempered_result_fields(kernel, run, reason)
+    idx = resampling.resample(torch.ones(n_part, dtype=torch.float64, device=device), s.samples, gen,
+                              "systematic" if isinstance(kernel, BandKernel) else s.resampling)
+    final = run.state.particles
+    return LevelSetResult(
+        latents=final.position[idx],
+        probs=final.probs[idx],
+        particle_index=idx.to(torch.int64),
+        final_positions=final.position,
+        final_probs=final.probs,
+        acceptance=run.accepted_total / max(run.sampling_steps, 1),
+        forward_evaluations=evaluations,
+        wall_seconds=time.perf_counter() - start,
+        settings=s,
+        history=run.history,
+        burn_in_ancestors=int(torch.unique(run.state.ancestors).numel()),
+        **fields,
+    )
 
 
-def _run_tempered(
-    s: SamplerSettings,
-    prior: torch.distributions.Distribution,
-    log_density: Callable[[torch.Tensor], LogDensity],
-    state: random_walk.RWState,
-    gen: torch.Generator,
-    gradients: bool,
-    reason: str,
-    counter: Callable[[], int],
-    start: float,
-    on_step: StepCallback | None,
-    progress_bar: Callable[..., Any],
-) -> LevelSetResult:
-    """The tempered-SMC burn-in and the frozen MH (or MALA) sampling phase (module docstring)."""
-    z0 = state.position
-    device = z0.device
-    n_part = s.particles
-    dtype = z0.dtype
-    adapt = adaptation.init(s.init_scale, _prior_std(z0, prior), n_part)
-    if n_part >= 2:
-        adapt = adaptation.set_preconditioner(adapt, z0)
+class Run(NamedTuple):
+    """What :func:`drive` collected: the final state, the recorded draws and the per-step history."""
 
-    beta = 0.0 if s.tempering else 1.0
-    log_w = torch.zeros(n_part, dtype=torch.float64, device=device)
-    deadline = max(1, math.ceil(s.tempering_fraction * s.burn_in))
-    frozen = adaptation.frozen_scale(adapt)
-    draws = s.draws
-    d, k = z0.shape[1], state.probs.shape[1]
-    trace = torch.empty((n_part, draws, d), dtype=dtype, device=device)
-    trace_probs = torch.empty((n_part, draws, k), dtype=state.probs.dtype, device=device)
-    trace_ll = torch.empty((n_part, draws), dtype=state.log_lik.dtype, device=device)
-    trace_lp = torch.empty((n_part, draws), dtype=state.log_prior.dtype, device=device)
-    trace_acc = torch.empty((n_part, draws), dtype=torch.float64, device=device)
-    window = torch.zeros(n_part, dtype=torch.float64, device=device)
-    accepted_total = torch.zeros(n_part, dtype=torch.float64, device=device)
-    history = StepHistory("acceptance", "inv_temperature", "ess", "log_scale", "ancestors")
-    ancestors = torch.arange(n_part, device=device)  # genealogy: which initial draw each particle descends from
-    n_ancestors: torch.Tensor | float = float(n_part)
+    state: LevelSetState
+    draws: list[tuple[torch.Tensor | None, ...]]
+    """Per recorded draw: positions ``(N, d)``, probs ``(N, K)``, log L ``(N,)`` (None for the band),
+    log p ``(N,)``, the acceptance share over the last ``thin`` steps ``(N,)``."""
+    history: dict[str, list[float]]
+    accepted_total: torch.Tensor
+    sampling_steps: int
+    sampling_from: int | None
+    levels: list[dict[str, float]]
 
-    population_ok = n_part >= 4 and (not gradients or d <= GRADIENT_POPULATION_MAX_DIM)
-    independence_ok = population_ok and s.independence_every > 0 and d <= independence.MAX_DIM
-    local_accept = mala.TARGET_ACCEPT if gradients else s.target_accept
 
-    def use_de(t: int) -> bool:
-        return population_ok and s.de_every > 0 and t % s.de_every == s.de_every - 1
-
-    def de_gamma(t: int) -> float | None:
-        sweep = (t + 1) // s.de_every  # 1-based count of DE sweeps up to and including step t
-        return 1.0 if s.de_jump_every > 0 and sweep % s.de_jump_every == 0 else None
-
-    def move(t: int, state: random_walk.RWState, beta: float, scale: torch.Tensor) -> tuple[random_walk.RWState, random_walk.RWInfo, str]:
-        """One step at step index t: an independence, DE or local (random-walk / MALA) move."""
-        if independence_ok and beta >= 1.0 and t % s.independence_every == s.independence_every - 1:
-            return (*independence.step(state, log_density, adapt.preconditioner, gen, beta), "independence")
-        if use_de(t):
-            return (*ensemble.step(state, log_density, adapt.preconditioner, gen, beta, de_gamma(t)), "de")
-        if gradients:
-            return (*mala.step(state, log_density, scale, gen, beta), "local")
-        return (*random_walk.step(state, log_density, scale, gen, beta), "local")
-
-    bar = progress_bar(total=s.steps, desc="sampling", unit="step", enabled=s.progress)
+def drive(kernel: Kernel, state: LevelSetState, s: SamplerSettings, on_step: StepCallback | None,
+          progress_bar: Callable[..., Any]) -> Run:
+    """Run ``s.steps`` kernel steps from ``state``; record every ``thin``-th state of the frozen kernel."""
+    n = state.ancestors.shape[0]
+    device = state.ancestors.device
+    history: StepHistory | None = None
+    n_ancestors: torch.Tensor | float = float(n)
+    draws: list[tuple[torch.Tensor | None, ...]] = []
+    levels: list[dict[str, float]] = []
+    window = torch.zeros(n, dtype=torch.float64, device=device)
+    accepted_total = torch.zeros(n, dtype=torch.float64, device=device)
+    sampling_steps, sampling_from = 0, None
+    band_run = isinstance(kernel, BandKernel)
+    bar = progress_bar(total=s.steps, desc="sampling (band)" if band_run else "sampling", unit="step", enabled=s.progress)
     for t in range(s.steps):
-        ess_now: torch.Tensor | float = float(n_part)
-        if t < s.burn_in:
-            if s.tempering and beta < 1.0:
-                min_inc = (1.0 - beta) / max(deadline - t, 1)
-                new_beta = tempering.next_inv_temperature(beta, log_w, state.log_lik, s.cess_target, min_inc)
-                ll = state.log_lik.to(torch.float64)
-                inc = torch.where(torch.isfinite(ll), (new_beta - beta) * ll, torch.full_like(ll, float("-inf")))
-                log_w = log_w + inc
-                beta = new_beta
-                ess_now = tempering.ess(log_w)
-                weights = tempering.normalized_weights(log_w)
-                if ess_now < n_part / 2 or beta >= 1.0:
-                    idx = resampling.systematic(weights, n_part, gen)
-                    state = random_walk.take(state, idx)
-                    adapt = adaptation.resample(adapt, idx)
-                    ancestors = ancestors[idx]
-                    n_ancestors = torch.unique(ancestors).numel()
-                    log_w = torch.zeros_like(log_w)
-                    weights = None
-                if n_part >= 2:
-                    adapt = adaptation.set_preconditioner(adapt, state.position, weights)
-            elif n_part >= 2:
-                adapt = adaptation.set_preconditioner(adapt, state.position)
-            state, info, kind = move(t, state, beta, adaptation.scale(adapt))
-            if kind == "local":
-                adapt = adaptation.update(adapt, info.acceptance_prob, local_accept)
-            if t == s.burn_in - 1:
-                frozen = adaptation.frozen_scale(adapt)
-        else:
-            state, info, _ = move(t, state, 1.0, frozen)
+        state, info = kernel.step(state)
+        if info.resampled:
+            n_ancestors = torch.unique(state.ancestors).numel()
+        if info.level is not None:
+            levels.append(info.level)
+        if state.sampling:
+            sampling_from = t if sampling_from is None else sampling_from
             acc = info.accepted.to(torch.float64)
             accepted_total += acc
             window += acc
-            u = t - s.burn_in + 1
-            if u % s.thin == 0 and u // s.thin <= draws:
-                j = u // s.thin - 1
-                trace[:, j] = state.position
-                trace_probs[:, j] = state.probs
-                trace_ll[:, j] = state.log_lik
-                trace_lp[:, j] = state.log_prior
-                trace_acc[:, j] = window / s.thin
-                window.zero_()
-        history.append(acceptance=info.acceptance_prob.mean(), inv_temperature=beta, ess=ess_now,
-                       log_scale=adapt.log_scale.mean(),  # constant after burn-in (frozen)
-                       ancestors=float(n_ancestors))
+            sampling_steps += 1
+            if sampling_steps % s.thin == 0:
+                pt = state.particles
+                draws.append((pt.position.clone(), pt.probs.clone(), None if band_run else pt.log_lik.clone(),
+                              pt.log_prior.clone(), window / s.thin))
+                window = torch.zeros_like(window)
+        figures = kernel.history(state, info, float(n_ancestors))
+        history = history or StepHistory(*figures)
+        history.append(**figures)
         if on_step is not None:
-            on_step(t, state, info, beta)
+            on_step(t, state.particles, info, state.schedule)
         bar.update(1)
         if s.progress and t % 10 == 0:
-            bar.set_postfix(beta=f"{beta:.3g}", accept=f"{history.last('acceptance'):.2f}", refresh=False)
+            label = "level" if band_run else "beta"
+            bar.set_postfix({label: f"{state.schedule:.3g}", "accept": f"{history.last('acceptance'):.2f}"}, refresh=False)
     bar.close()
+    return Run(state, draws, history.to_dict() if history else {}, accepted_total, sampling_steps, sampling_from, levels)
 
-    ones = torch.ones(n_part, dtype=torch.float64, device=device)
-    idx = resampling.resample(ones, s.samples, gen, s.resampling)
-    post_steps = s.steps - s.burn_in
-    population = (["independence"] if independence_ok else []) + (["de"] if population_ok and s.de_every > 0 else [])
-    moves = {"setting": s.moves, "gradients": gradients,
-             "kernel": "MALA (preconditioned Langevin)" if gradients else "random walk (preconditioned)",
-             "population": population, "reason": reason}
-    return LevelSetResult(
-        latents=state.position[idx],
-        probs=state.probs[idx],
-        particle_index=idx.to(torch.int64),
-        final_positions=state.position,
-        final_probs=state.probs,
-        trace=trace,
-        trace_probs=trace_probs,
-        trace_log_lik=trace_ll,
-        trace_log_prior=trace_lp,
-        trace_accept=trace_acc,
-        acceptance=accepted_total / post_steps,
-        scale=frozen,
-        forward_evaluations=counter(),
-        wall_seconds=time.perf_counter() - start,
-        settings=s,
-        history=history.to_dict(),
-        burn_in_ancestors=int(torch.unique(ancestors).numel()),
-        moves=moves,
-    )
+
+def _tempered_result_fields(kernel: TemperedKernel, run: Run, reason: str) -> dict[str, Any]:
+    """The trace, scale and moves of a tempered run (``LevelSetResult`` fields)."""
+    final = run.state.particles
+    n, d = final.position.shape
+    k = final.probs.shape[1]
+    if run.draws:
+        trace, trace_probs, trace_ll, trace_lp, trace_acc = (torch.stack([dr[i] for dr in run.draws], dim=1)
+                                                             for i in range(5))
+    else:
+        empty = final.position.new_empty
+        trace, trace_probs = empty((n, 0, d)), final.probs.new_empty((n, 0, k))
+        trace_ll, trace_lp = final.log_lik.new_empty((n, 0)), final.log_prior.new_empty((n, 0))
+        trace_acc = torch.empty((n, 0), dtype=torch.float64, device=final.position.device)
+    return {"trace": trace, "trace_probs": trace_probs, "trace_log_lik": trace_ll, "trace_log_prior": trace_lp,
+            "trace_accept": trace_acc, "scale": run.state.scale, "moves": kernel.moves(d, n, reason)}
 
 
 # Re-exported: prior rejection lives in its own module.
