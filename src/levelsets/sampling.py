@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from levelsets.inference.sampler import SamplerSettings
 
 RELAXATIONS = ("band", "dirichlet", "normal")
+MOVES = ("auto", "gradient", "black-box")
+"""``--moves`` choices; the same as :data:`levelsets.inference.settings.MOVES` (kept torch-free for the CLI's import)."""
 
 
 @dataclass
@@ -69,6 +71,10 @@ class SampleJob:
     """Keep every thin-th post-burn-in state for diagnostics."""
     tolerance: float = 0.05
     """Within tolerance: max_l |f(x)_l − p_l| ≤ this."""
+    moves: str = "auto"
+    """auto (MALA gradient moves for a smooth relaxation above 16 latent dimensions when the decoder and classifier are
+    differentiable, black-box moves otherwise), gradient (MALA or an error saying why not) or black-box. summary.json
+    says which ran and why."""
     compare_prior: bool = False
     """Also run prior rejection on the same classifier budget and report both yields."""
     exclude_class: int | None = None
@@ -115,6 +121,8 @@ class SampleJob:
             raise LevelsetsError(f"--thin must be ≥ 1 (got {self.thin})")
         if not 0 < self.tolerance < 1:
             raise LevelsetsError(f"--tolerance must lie in (0, 1) (got {self.tolerance})")
+        if self.moves not in MOVES:
+            raise LevelsetsError(f"unknown --moves {self.moves!r}; choose one of {', '.join(MOVES)}")
         if self.out is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             safe = self.target.replace(":", "_").replace(",", "_").replace("[", "").replace("]", "").replace(" ", "")
@@ -125,7 +133,7 @@ class SampleJob:
         """The :class:`~levelsets.inference.sampler.SamplerSettings` of this job.
 
         Every field the two dataclasses share by name (``particles``, ``steps``, ``burn_in``,
-        ``samples``, ``alpha``, ``relaxation``, ``tolerance``, ``thin``, ``seed``, ``device``,
+        ``samples``, ``alpha``, ``relaxation``, ``tolerance``, ``moves``, ``thin``, ``seed``, ``device``,
         ``progress``) is taken from the job; the sampler's other settings keep their defaults.
         ``seed`` and ``device`` override the job's (a graded strip's β-th run uses ``seed + i``;
         ``device`` is the resolved one).
