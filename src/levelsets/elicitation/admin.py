@@ -2,18 +2,18 @@
 
 ``GET /admin``, ``GET /admin/progress``, ``GET /admin/export`` and ``POST /admin/return`` need the
 admin token (``?token=``, ``X-Admin-Token`` or ``Authorization: Bearer``); without a token the
-server was started with, they answer 403. Participant-provided text is escaped with
-:func:`html.escape` before it goes into the page.
+server was started with, they answer 403. The pages are Jinja2 templates (``templates/``) rendered
+with autoescape on, so participant-provided text reaches the page escaped.
 """
 
 from __future__ import annotations
 
-import html
 import secrets
 from collections.abc import Callable
-from importlib import resources
-from string import Template
+from functools import cache
+from typing import Any
 
+import jinja2
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -23,9 +23,23 @@ from levelsets.elicitation.store import ResponseStore
 from levelsets.elicitation.study import StudyWatcher
 
 
-def page_template(name: str) -> Template:
-    """The ``string.Template`` of ``templates/<name>`` shipped with the package."""
-    return Template(resources.files("levelsets.elicitation").joinpath("templates", name).read_text(encoding="utf-8"))
+@cache
+def _templates() -> jinja2.Environment:
+    """The package's page templates, HTML-escaping every ``{{ value }}`` (``autoescape``)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("levelsets.elicitation", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def render_page(name: str, **context: Any) -> str:
+    """Render ``templates/<name>`` with ``context``; every value is HTML-escaped unless marked safe.
+
+    A name the template uses but ``context`` lacks is an error (``StrictUndefined``), not an empty
+    string.
+    """
+    return _templates().get_template(name).render(**context)
 
 
 def add_admin_routes(app: FastAPI, *, store: ResponseStore, stimuli: StimulusSet, current: Callable[[], StimulusSet],
@@ -94,23 +108,9 @@ def add_admin_routes(app: FastAPI, *, store: ResponseStore, stimuli: StimulusSet
         if denied:
             return denied
         data = _progress_data()
-        people = "\n".join(
-            f"<tr><td>{html.escape(p['id'])}</td><td>{html.escape(p['platform_session_id'] or '')}</td>"
-            f"<td>{p['batch']}</td><td>{p['responses']}</td><td>{p['status']}</td>"
-            f"<td>{'yes' if p['consented'] else 'no'}</td>"
-            f"<td>{'yes' if p['comprehension_passed'] else 'no'} ({p['comprehension_attempts']})</td>"
-            f"<td>{'yes' if p['completed'] else 'no'}</td></tr>"
-            for p in data["participants"]
-        )
-        per_stimulus = "\n".join(
-            f"<tr><td>{html.escape(sid)}</td><td>{n}</td></tr>" for sid, n in data["per_stimulus"].items()
-        )
-        per_batch = "\n".join(
-            f"<tr><td>{b['batch']}</td><td>{b['completed']}</td><td>{b['leased']}</td></tr>" for b in data["batches"]
-        )
-        page = page_template("admin.html").substitute(
-            study_id=html.escape(stimuli.study_id), participants=people, stimuli=per_stimulus, batches=per_batch,
-            n_participants=len(data["participants"]), n_responses=sum(data["per_stimulus"].values()),
-            lease_minutes=f"{lease_minutes:g}",
+        page = render_page(
+            "admin.html", study_id=stimuli.study_id, participants=data["participants"],
+            per_stimulus=data["per_stimulus"], batches=data["batches"],
+            n_responses=sum(data["per_stimulus"].values()), lease_minutes=lease_minutes,
         )
         return HTMLResponse(page)

@@ -36,12 +36,11 @@ Every response carries the headers of :mod:`levelsets.elicitation.security` (CSP
 ``frame-ancestors 'none'``, ``X-Frame-Options: DENY``, ``no-store`` on admin and API), and a
 request whose ``Host`` is not allowed gets 400. With an allowlist, other participant ids get 403.
 Participant-provided text is never put into HTML unescaped: the study page sets it with
-``textContent`` and the admin page escapes it with :func:`html.escape`.
+``textContent``, and the pages are Jinja2 templates rendered with autoescape on.
 """
 
 from __future__ import annotations
 
-import html
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -55,7 +54,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from levelsets.elicitation.admin import add_admin_routes, page_template
+from levelsets.elicitation.admin import add_admin_routes, render_page
 from levelsets.elicitation.answers import (
     AnswerError,
     ResponseIn,
@@ -229,7 +228,7 @@ def create_app(stimulus_dir: str | Path, db: str | Path, *, admin_token: str | N
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def study_page() -> HTMLResponse:
-        return HTMLResponse(page_template("study.html").substitute(study_id=html.escape(stimuli.study_id)))
+        return HTMLResponse(render_page("study.html", study_id=stimuli.study_id))
 
     @app.get("/healthz", summary="Liveness check")
     def healthz() -> dict:
