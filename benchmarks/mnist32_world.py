@@ -16,6 +16,12 @@ Usage::
     levelsets sample --world mnist32 --target 1vs7 --seed 0 --out /tmp/m32
     levelsets sample --world mnist32 --target 1vs7 --seed 0 --compare-prior --out /tmp/m32c
     python benchmarks/mnist32_world.py /tmp/m32 /tmp/m32c            # -> benchmarks/results/mnist32_world.json
+    python benchmarks/mnist32_world.py /tmp/m32 --rejection 1000000  # + a long prior-rejection run for the mass
+
+``--rejection B`` also spends B classifier evaluations on prior rejection in the world (seed
+``--seed``, the first run's target and tolerance): its yield k / B, with binomial standard error
+sqrt(k (1 − k/B)) / B, is an independent estimate of the band's prior mass to compare each run's
+``band.mass ± band.mass_se`` with (difference in combined standard errors).
 
 The JSON records the load average when this script ran; the sampling runs' own seconds are in
 their ``summary.json`` (record the machine's load while they ran, e.g. from ``uptime``).
@@ -73,15 +79,57 @@ def measure_run(run_dir: str | Path) -> dict[str, Any]:
     return out
 
 
+def long_rejection(target: Any, tolerance: float, budget: int, seed: int) -> dict[str, Any]:
+    """Prior rejection in the world ``mnist32`` with ``budget`` classifier evaluations: yield ± binomial SE, seconds, load."""
+    import math
+    import time
+
+    import torch
+
+    from levelsets.inference.prior_rejection import prior_rejection
+    from levelsets.worlds import load_world
+
+    world = load_world("mnist32", device="cpu", progress=False, echo=None)
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    start = time.perf_counter()
+    result = prior_rejection(world.prior, world.decoder, world.classifier, torch.as_tensor(target, dtype=torch.float32),
+                             budget=budget, tolerance=tolerance, batch_size=1000, seed=seed, device="cpu")
+    seconds = time.perf_counter() - start
+    kept, evals = int(result.latents.shape[0]), int(result.evaluations)
+    rate = kept / max(evals, 1)
+    return {"budget": evals, "kept": kept, "yield": rate, "yield_se": math.sqrt(kept * (1 - rate)) / max(evals, 1),
+            "seed": seed, "tolerance": tolerance, "seconds": seconds, "images_per_second": evals / seconds,
+            "torch_threads": torch.get_num_threads(), "load_average": {"before": load_before,
+                                                                      "after": [round(x, 2) for x in os.getloadavg()]}}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Measure the runs given on the command line; print a table and save JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="levelsets sample --world mnist32 run directories")
+    parser.add_argument("--rejection", type=int, default=0, metavar="B",
+                        help="also run prior rejection with B classifier evaluations (0: none)")
+    parser.add_argument("--seed", type=int, default=12345, help="seed of the --rejection draws")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "mnist32_world.json")
     args = parser.parse_args(argv)
     rows = [measure_run(r) for r in args.runs]
     record = {"benchmark": "mnist32_world", "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
               "load_average_now": [round(x, 2) for x in os.getloadavg()], "runs": rows}
+    if args.rejection:
+        import math
+
+        from levelsets.sample_runs import load_run
+
+        first = load_run(args.runs[0])
+        rej = long_rejection(first.target, float(first.summary.get("tolerance", 0.05)), args.rejection, args.seed)
+        record["long_rejection"] = rej
+        print(f"prior rejection: {rej['kept']} of {rej['budget']:,} within ±{rej['tolerance']:g}: yield {rej['yield']:.3g} ± "
+              f"{rej['yield_se']:.2g} ({rej['seconds']:.0f} s, load {rej['load_average']['before']} -> {rej['load_average']['after']})")
+        for row in rows:
+            b = row["band"]
+            if b.get("mass") is not None and b.get("mass_se"):
+                se = math.sqrt(b["mass_se"] ** 2 + rej["yield_se"] ** 2)
+                row["band_vs_long_rejection_in_se"] = (b["mass"] - rej["yield"]) / se if se > 0 else None
     for row in rows:
         s, b, g, r = row["summary"], row["band"], row["quality_generator"], row["quality_real"]
         mass = f"{b['mass']:.3g} ± {b['mass_se']:.2g}" if b.get("mass") is not None else "—"

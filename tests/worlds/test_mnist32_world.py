@@ -171,8 +171,11 @@ def test_sample_cli_end_to_end(tmp_path, tiny_mnist32_models):
     spec = importlib.util.spec_from_file_location("mnist32_world", ROOT / "benchmarks" / "mnist32_world.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    record = bench.main([str(out), "--out", str(tmp_path / "m32.json")])
+    record = bench.main([str(out), "--rejection", "300", "--out", str(tmp_path / "m32.json")])
     row = record["runs"][0]
+    rej = record["long_rejection"]
+    assert rej["budget"] == 300 and 0 <= rej["kept"] <= 300 and rej["yield"] == rej["kept"] / 300
+    assert rej["yield_se"] == pytest.approx((rej["kept"] * (1 - rej["yield"])) ** 0.5 / 300)
     assert row["summary"]["delta"] == pytest.approx(summary["delta"])
     assert row["band"]["mass"] == summary["band"]["mass"]
     assert row["quality_generator"]["families"] == summary["quality"]["families"]
