@@ -60,6 +60,9 @@ def plot_sample_grid(
     n = min(len(images), max_images)
     columns = max(1, min(columns, n))
     rows = max(1, math.ceil(n / columns))
+    # Not torchvision's make_grid: every tile carries its own caption (the classifier's top two
+    # classes), which make_grid cannot draw; one matplotlib axis per tile places it (the same in
+    # plot_graded_strip, whose tiles carry p_A / p_B).
     fig = Figure(figsize=(1.45 * columns, 1.85 * rows + (0.4 if title else 0)))
     for i in range(rows * columns):
         ax = fig.add_subplot(rows, columns, i + 1)

@@ -69,6 +69,14 @@ def test_cross_entropy_and_kl():
     assert kl_divergence(y, y) == pytest.approx(0.0)
 
 
+def test_kl_floors_a_zero_prediction_and_averages_rows():
+    r = np.array([[0.5, 0.5], [1.0, 0.0]])
+    p = np.array([[1.0, 0.0], [1.0, 0.0]])  # row 0 puts no mass where r has half of it
+    expected = (0.5 * math.log(0.5) + 0.5 * math.log(0.5 / 1e-12) + 0.0) / 2
+    assert kl_divergence(r, p) == pytest.approx(expected, rel=1e-12)
+    assert np.isfinite(kl_divergence(r, p))
+
+
 def toy(seed=0):
     torch.manual_seed(seed)
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))

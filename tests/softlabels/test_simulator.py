@@ -134,3 +134,11 @@ def test_generate_rejects_bad_input():
 
 def test_entropy():
     np.testing.assert_allclose(entropy(np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])), [np.log(2), 0.0])
+
+
+def test_entropy_in_nats_with_zero_log_zero():
+    p = np.array([[[0.25] * 4, [1.0, 0.0, 0.0, 0.0]], [[0.5, 0.5, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4]]])
+    h = entropy(p)
+    assert h.shape == (2, 2)
+    expected = [[np.log(4), 0.0], [np.log(2), -sum(q * np.log(q) for q in (0.1, 0.2, 0.3, 0.4))]]
+    np.testing.assert_allclose(h, expected, rtol=1e-12, atol=1e-15)

@@ -144,6 +144,8 @@ def _to_pil(image: np.ndarray, size: int):
 
 def _contact_sheet(records: list[tuple[dict, np.ndarray]], size: int, limit: int = 60):
     """A grid of the first ``limit`` stimuli, each captioned with its id and kind (an overview)."""
+    # Not torchvision's make_grid: each tile is Lanczos-resized as the stimulus files are and has its
+    # id written under it, which make_grid (tensor tiles, uniform padding, no text) cannot do.
     from PIL import Image, ImageDraw
 
     shown = records[:limit]

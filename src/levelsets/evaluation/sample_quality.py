@@ -50,6 +50,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import entr
 
 from levelsets.errors import LevelsetsError
 from levelsets.evaluation.image_features import (
@@ -112,7 +113,7 @@ def effective_families(sizes: np.ndarray) -> float:
     """
     q = np.asarray(sizes, dtype=np.float64)
     q = q[q > 0] / q.sum()
-    return float(np.exp(-(q * np.log(q)).sum()))
+    return float(np.exp(entr(q).sum()))
 
 
 def prdc(real: np.ndarray, fake: np.ndarray, k: int = NEAREST_K, *,

@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import rel_entr
 
 from levelsets.errors import LevelsetsError
 
@@ -71,11 +72,14 @@ def cross_entropy(probs, labels) -> float:
 
 
 def kl_divergence(reference, probs) -> float:
-    r"""Mean :math:`\mathrm{KL}(r\,\|\,p) = \sum_k r_k(\log r_k - \log p_k)`, with 0 log 0 = 0."""
+    r"""Mean :math:`\mathrm{KL}(r\,\|\,p) = \frac1N\sum_n\sum_k r_{nk}\log(r_{nk} / p_{nk})`, in nats.
+
+    ``reference`` and ``probs`` are ``(N, K)`` probability rows; 0 log 0 = 0, and p is floored at
+    1e-12 (:data:`PROB_FLOOR`) so a zero prediction costs a large finite amount. The terms are
+    :func:`scipy.special.rel_entr`.
+    """
     r, p = _as_array(reference), _as_array(probs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(r > 0, r * (np.log(np.where(r > 0, r, 1.0)) - np.log(np.clip(p, PROB_FLOOR, 1.0))), 0.0)
-    return float(terms.sum(axis=1).mean())
+    return float(rel_entr(r, np.clip(p, PROB_FLOOR, 1.0)).sum(axis=1).mean())
 
 
 def accuracy(probs, labels) -> float:

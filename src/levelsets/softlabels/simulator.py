@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.special import entr
 
 from levelsets.errors import LevelsetsError
 from levelsets.softlabels.label_construction import (
@@ -82,11 +83,11 @@ def fit_beta(values: np.ndarray) -> tuple[float, float]:
 
 
 def entropy(p: np.ndarray) -> np.ndarray:
-    r"""Shannon entropy in nats along the last axis, :math:`-\sum p \log p` with 0 log 0 = 0."""
-    p = np.asarray(p, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(p), 0.0)
-    return -terms.sum(axis=-1)
+    r"""Shannon entropy in nats along the last axis, :math:`-\sum_k p_k \log p_k` with 0 log 0 = 0.
+
+    ``p`` is ``(..., K)``; the result is ``(...)``. The terms are :func:`scipy.special.entr`.
+    """
+    return entr(np.asarray(p, dtype=np.float64)).sum(axis=-1)
 
 
 @dataclass
