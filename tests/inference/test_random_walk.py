@@ -6,31 +6,9 @@ import math
 
 import pytest
 import torch
+from stub_densities import D, K, N, gen, make_density
 
-from levelsets.inference import adaptation, random_walk
-from levelsets.inference.model import LogDensity
-
-N, D, K = 64, 3, 2
-
-
-def make_density(log_prior_fn, log_lik_fn=None):
-    calls = []
-
-    def log_density(z: torch.Tensor) -> LogDensity:
-        calls.append(z.shape)
-        lp = log_prior_fn(z)
-        ll = log_lik_fn(z) if log_lik_fn else torch.zeros(z.shape[0], dtype=z.dtype)
-        probs = torch.stack([torch.sigmoid(z[:, 0]), 1 - torch.sigmoid(z[:, 0])], dim=1)
-        return LogDensity(lp, ll, probs)
-
-    log_density.calls = calls
-    return log_density
-
-
-def gen(seed=0):
-    g = torch.Generator()
-    g.manual_seed(seed)
-    return g
+from levelsets.inference import random_walk
 
 
 def test_init_shapes_and_single_evaluation():
@@ -138,40 +116,6 @@ def test_step_reproducible_with_generator():
     a, _ = random_walk.step(state, ld, 1.0, gen(5))
     b, _ = random_walk.step(state, ld, 1.0, gen(5))
     assert torch.equal(a.position, b.position)
-
-
-def test_adaptation_moves_scale_towards_target_and_freezes():
-    st = adaptation.init(1.0, torch.ones(D, dtype=torch.float64), N)
-    high = torch.ones(N, dtype=torch.float64)
-    low = torch.zeros(N, dtype=torch.float64)
-    up = adaptation.update(st, high, 0.3)
-    down = adaptation.update(st, low, 0.3)
-    assert (up.log_scale > st.log_scale).all() and (down.log_scale < st.log_scale).all()
-    assert adaptation.scale(up).shape == (N, D)
-    frozen = adaptation.frozen_scale(up)
-    later = adaptation.update(up, low, 0.3)
-    assert not torch.equal(adaptation.scale(later), frozen)
-    assert torch.equal(frozen, adaptation.scale(up))  # the frozen copy does not follow later updates
-
-
-def test_adaptation_reaches_target_on_gaussian():
-    # 1-D standard normal target: RM adaptation should settle near the target acceptance
-    ld = make_density(lambda z: -0.5 * (z**2).sum(1))
-    n = 400
-    g = gen(1)
-    state = random_walk.init(torch.randn(n, 1, generator=g, dtype=torch.float64), ld)
-    st = adaptation.init(0.05, torch.ones(1, dtype=torch.float64), n)
-    for _ in range(300):
-        state, info = random_walk.step(state, ld, adaptation.scale(st), g)
-        st = adaptation.update(st, info.acceptance_prob, 0.3)
-    acc = []
-    frozen = adaptation.frozen_scale(st)
-    for _ in range(100):
-        state, info = random_walk.step(state, ld, frozen, g)
-        acc.append(info.accepted.double().mean())
-    rate = float(torch.stack(acc).mean())
-    # 40,000 accept indicators; SE ≈ sqrt(.3*.7/40000) ≈ 0.0023 (plus RM noise): band of 0.05
-    assert abs(rate - 0.3) < 0.05
 
 
 def test_hastings_correction_makes_an_asymmetric_proposal_exact():

@@ -13,10 +13,7 @@ from levelsets.classifiers.black_box import as_probability_fn
 from levelsets.errors import LevelsetsError
 from levelsets.inference import (
     SamplerSettings,
-    prior_rejection,
-    resampling,
     sample_level_set,
-    tempering,
 )
 
 Dist = torch.distributions
@@ -173,53 +170,6 @@ def test_bad_target_and_device_are_levelsets_errors():
         sample_level_set(normal_prior(), identity, constant_classifier, [1.0, 0.0], tiny())
     with pytest.raises(LevelsetsError):
         sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(device="nonsense"))
-
-
-def test_prior_rejection_keeps_exactly_the_band():
-    def clf(x):
-        p1 = torch.sigmoid(x[:, 0])
-        return torch.stack([1 - p1, p1], 1)
-
-    target = np.array([0.5, 0.5])
-    res = prior_rejection(normal_prior(), identity, clf, target, budget=5000, tolerance=0.05, batch_size=700, seed=1, device="cpu")
-    assert res.evaluations == 5000
-    assert res.deviations.shape == (5000,)
-    dev = (res.probs - torch.tensor(target)).abs().max(1).values
-    assert (dev <= 0.05).all()
-    assert res.latents.shape[0] == int((res.deviations <= 0.05).sum())
-    # |sigmoid(z) - 0.5| <= 0.05  <=>  |z| <= logit(0.55); acceptance is binomial around its probability
-    p = stats.norm.cdf(math.log(0.55 / 0.45)) * 2 - 1
-    assert abs(res.acceptance_rate - p) < 4 * math.sqrt(p * (1 - p) / 5000)
-    with pytest.raises(LevelsetsError):
-        prior_rejection(normal_prior(), identity, clf, target, budget=0, tolerance=0.05)
-
-
-def test_systematic_resampling_equal_weights_distinct_and_unbiased_counts():
-    g = torch.Generator().manual_seed(0)
-    idx = resampling.systematic(torch.ones(100, dtype=torch.float64), 40, g)
-    assert idx.shape == (40,) and len(set(idx.tolist())) == 40
-    w = torch.tensor([0.5, 0.25, 0.125, 0.125], dtype=torch.float64)
-    counts = torch.bincount(resampling.systematic(w, 8, g), minlength=4)
-    assert counts.tolist() == [4, 2, 1, 1]  # systematic: counts within 1 of n*W (exact here)
-    reps = torch.stack([torch.bincount(resampling.multinomial(w, 8, g), minlength=4) for _ in range(4000)]).double()
-    se = torch.sqrt(8 * w * (1 - w) / 4000)
-    assert ((reps.mean(0) - 8 * w).abs() < 4 * se).all()
-    with pytest.raises(LevelsetsError):
-        resampling.resample(w, 4, g, "residual-ish")
-
-
-def test_next_inverse_temperature_hits_cess_target():
-    g = torch.Generator().manual_seed(0)
-    ll = -50 * torch.rand(1000, generator=g, dtype=torch.float64)
-    lw = torch.zeros(1000, dtype=torch.float64)
-    beta = tempering.next_inv_temperature(0.0, lw, ll, 0.7)
-    assert 0 < beta < 1
-    assert tempering.conditional_ess(lw, ll, beta) == pytest.approx(700, rel=1e-6)
-    # flat likelihood: straight to 1; min increment respected
-    assert tempering.next_inv_temperature(0.2, lw, torch.zeros(1000, dtype=torch.float64), 0.7) == 1.0
-    assert tempering.next_inv_temperature(0.0, lw, ll, 0.99, min_increment=0.5) == 0.5
-    assert tempering.ess(lw) == pytest.approx(1000)
-    assert tempering.ess(torch.tensor([0.0, -math.inf, -math.inf], dtype=torch.float64)) == pytest.approx(1.0)
 
 
 def test_single_particle_runs_and_moves():
