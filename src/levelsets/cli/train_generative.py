@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -59,33 +60,27 @@ _OUT = typer.Option(
 )
 
 
+def _command(kind: str) -> Callable[..., None]:
+    """The ``levelsets train <kind>`` command (the VAE and the GAN take the same options)."""
+
+    def command(
+        dataset: str = _DATASET,
+        epochs: int | None = _EPOCHS,
+        seed: int = SeedOption,
+        device: str = DeviceOption,
+        data_dir: Path | None = _DATA_DIR,
+        download: bool = _DOWNLOAD,
+        exclude_class: int | None = _EXCLUDE,
+        out: Path | None = _OUT,
+    ) -> None:
+        _train(kind, dataset, epochs, seed, device, data_dir, download, exclude_class, out)
+
+    command.__name__ = f"train_{kind}_cmd"
+    command.__doc__ = f"Train the MNIST {kind.upper()} (5-d latent, prior N(0, I_5)) and cache it for `levelsets sample`."
+    return command
+
+
 def register(train_app: typer.Typer) -> None:
     """Add ``vae`` and ``gan`` to the ``train`` group."""
-
-    @train_app.command("vae")
-    def train_vae_cmd(
-        dataset: str = _DATASET,
-        epochs: int | None = _EPOCHS,
-        seed: int = SeedOption,
-        device: str = DeviceOption,
-        data_dir: Path | None = _DATA_DIR,
-        download: bool = _DOWNLOAD,
-        exclude_class: int | None = _EXCLUDE,
-        out: Path | None = _OUT,
-    ) -> None:
-        """Train the MNIST VAE (5-d latent, prior N(0, I_5)) and cache it for `levelsets sample`."""
-        _train("vae", dataset, epochs, seed, device, data_dir, download, exclude_class, out)
-
-    @train_app.command("gan")
-    def train_gan_cmd(
-        dataset: str = _DATASET,
-        epochs: int | None = _EPOCHS,
-        seed: int = SeedOption,
-        device: str = DeviceOption,
-        data_dir: Path | None = _DATA_DIR,
-        download: bool = _DOWNLOAD,
-        exclude_class: int | None = _EXCLUDE,
-        out: Path | None = _OUT,
-    ) -> None:
-        """Train the MNIST GAN (5-d latent, prior N(0, I_5)) and cache it for `levelsets sample`."""
-        _train("gan", dataset, epochs, seed, device, data_dir, download, exclude_class, out)
+    for kind in ("vae", "gan"):
+        train_app.command(kind)(_command(kind))
