@@ -14,12 +14,16 @@ def test_bar_is_quiet_in_logs(monkeypatch):
     assert list(bar) == [0, 1, 2]
 
 
-def test_disabled_bar_keeps_the_interface():
-    bar = progress_bar(total=5, enabled=False)
+@pytest.mark.parametrize("enabled", [True, False])
+def test_disabled_bar_is_silent_and_keeps_the_interface(monkeypatch, enabled):
+    """``enabled=False`` writes nothing where the same calls on an enabled bar do write."""
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    bar = progress_bar(total=5, desc="quiet-check", enabled=enabled)
     bar.update(2)
     bar.set_postfix(a=1)
     bar.close()
-    assert bar.disable
+    assert ("quiet-check" in err.getvalue()) is enabled
 
 
 def test_quiet_sample_job_trains_missing_models_without_bars(monkeypatch, tmp_path):

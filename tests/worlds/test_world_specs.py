@@ -1,4 +1,5 @@
-"""The world registry: built-ins through the entry-point group, third-party names, the World record, light imports."""
+"""The world registry and --world specs (``levelsets.worlds.world_specs``): built-ins through the entry-point
+group, third-party names, slugs, light imports."""
 
 from __future__ import annotations
 
@@ -8,35 +9,10 @@ import sys
 import textwrap
 
 import pytest
+from toy_world import TOY
 
 from levelsets.errors import LevelsetsError
 from levelsets.worlds import world_specs
-
-TOY = """
-import torch
-from levelsets import World
-
-
-def make_world(prior="wide", device="cpu"):
-    scale = 2.0 if prior == "wide" else 0.5
-    prior_dist = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(2), scale * torch.ones(2)), 1)
-    return World(prior=prior_dist, decoder=lambda z: torch.sigmoid(z).reshape(-1, 1, 1, 2),
-                 classifier=lambda x: torch.stack([x.reshape(-1, 2)[:, 0], 1 - x.reshape(-1, 2)[:, 0]], 1),
-                 class_names=("a", "b"), latent_names=("u", "v"), data="no data: a toy")
-
-
-make_world.priors = ("wide", "narrow")
-"""
-
-
-@pytest.fixture
-def toy_package(tmp_path, monkeypatch):
-    pkg = tmp_path / "toyworlds"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "toy.py").write_text(textwrap.dedent(TOY))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return "toyworlds.toy:make_world"
 
 
 def fake_entry_points(extra):
@@ -102,30 +78,6 @@ def test_loop_refuses_plugin_worlds_in_one_line(toy_package):
         LoopSettings(world=toy_package)
     with pytest.raises(LevelsetsError, match="unknown world 'cifar'"):
         LoopSettings(world="cifar")
-
-
-def test_the_probe_does_not_move_the_global_rng(toy_package):
-    import torch
-
-    from levelsets.worlds import load_world
-
-    torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    load_world(toy_package, echo=None)
-    torch.testing.assert_close(torch.rand(3), expected)
-
-
-def test_world_record_defaults():
-    import torch
-
-    from levelsets import World
-
-    prior = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(4), torch.ones(4)), 1)
-    world = World(prior=prior, decoder=lambda z: z, classifier=lambda x: x, class_names=["x", "y"])
-    assert world.latent_names == ("z1", "z2", "z3", "z4") and world.latent_dim == 4
-    assert world.class_names == ("x", "y") and world.name is None and world.exact_posterior is None and world.data == ""
-    assert "world_plugin" not in world.describe()
 
 
 @pytest.mark.parametrize(
