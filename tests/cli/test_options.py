@@ -123,7 +123,7 @@ def test_job_options_builds_a_typer_command():
 
 
 def test_job_options_refuses_a_second_declaration():
-    with pytest.raises(TypeError, match="again"):
+    with pytest.raises(TypeError, match="declared twice"):
         @job_options(_Job)
         def run(*, size: int = 1, **job: Any) -> None: ...
 
@@ -253,3 +253,36 @@ def test_building_the_options_keeps_the_cli_import_light():
     code = "import sys, levelsets.cli; print(sorted({'torch', 'scipy', 'matplotlib'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+def test_sweep_own_options_are_sweep_spec_fields():
+    from levelsets.workflows.sweep_plan import SweepSpec
+
+    docs = attribute_docs(SweepSpec)
+    sweep = _options("sweep")
+    for name in ("out", "address", "resume", "num_cpus", "cell_threads", "cell_gpus", "retries"):
+        field_ = SweepSpec.__dataclass_fields__[name]
+        assert sweep[name].help == docs[name] and sweep[name].default == field_.default, name
+    assert sweep["out"].opts == ["--out", "-o"]
+    names = list(sweep)  # in --help order
+    assert names[:4] == ["targets", "priors", "seeds", "out"] and names[-2:] == ["json_output", "quiet"]
+
+
+def test_sweep_passes_its_own_options_to_the_spec(monkeypatch, tmp_path):
+    import levelsets.workflows.sweep as sweep_mod
+
+    seen = {}
+
+    def fake_run_sweep(spec, echo):
+        seen["spec"] = spec
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(sweep_mod, "run_sweep", fake_run_sweep)
+    result = runner.invoke(app, ["sweep", "--targets", "1vs7,[0.2,0.8]", "--seeds", "0-2", "--retries", "5",
+                                 "--cell-gpus", "0.5", "-N", "64", "--world", "shapes", "-q", "-o", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    spec = seen["spec"]
+    assert spec.targets == ["1vs7", "[0.2,0.8]"] and spec.seeds == [0, 1, 2] and spec.priors is None
+    assert (spec.retries, spec.cell_gpus, spec.out, spec.progress) == (5, 0.5, tmp_path / "s", False)
+    assert spec.options["particles"] == 64 and spec.options["world"] == "shapes"
+    assert not {"retries", "out", "target", "seed"} & set(spec.options)

@@ -133,15 +133,18 @@ def job_options(
     *,
     exclude: Iterable[str] = (),
     help: Mapping[str, str] | None = None,  # noqa: A002
+    before: Iterable[inspect.Parameter] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: the command's ``**job`` becomes one option per field of ``cls``.
 
     The built signature is the function's positional-or-keyword parameters (e.g. a
-    ``typer.Context`` and the command's own options), then the fields (:func:`field_options`),
-    then the function's keyword-only parameters (presentation options such as ``--json``), so
-    ``--help`` lists them in that order. Typer calls the function with keywords; the field
-    values arrive in ``**job``, named as the fields.
+    ``typer.Context`` and the command's own options), then ``before`` (e.g. another dataclass's
+    :func:`field_options`), then the fields of ``cls`` (:func:`field_options`), then the
+    function's keyword-only parameters (presentation options such as ``--json``), so ``--help``
+    lists them in that order. Typer calls the function with keywords; the values of ``before``
+    and of the fields arrive in ``**job``, by name.
     """
+    extra = list(before)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         own = inspect.signature(func).parameters.values()
@@ -149,14 +152,15 @@ def job_options(
             raise TypeError(f"{func.__name__} must take the job's options as **kwargs")
         hints = typing.get_type_hints(func, include_extras=True)  # keep Annotated[..., typer.Option(...)]
         resolved = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own]
-        before = [p for p in resolved if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        own_first = [p for p in resolved if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
         after = [p for p in resolved if p.kind is inspect.Parameter.KEYWORD_ONLY]
-        fields = field_options(cls, exclude=exclude, help=help)
-        clash = {p.name for p in fields} & {p.name for p in (*before, *after)}
+        fields = [*extra, *field_options(cls, exclude=exclude, help=help)]
+        names = [p.name for p in (*own_first, *fields, *after)]
+        clash = sorted({n for n in names if names.count(n) > 1})
         if clash:
-            raise TypeError(f"{func.__name__} declares {sorted(clash)} again; they are fields of {cls.__name__}")
+            raise TypeError(f"{func.__name__}: {clash} declared twice (fields of {cls.__name__} or given in before=)")
         # Keyword-only throughout: a valid signature whatever the defaults (Typer passes keywords).
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in (*before, *fields, *after)]
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in (*own_first, *fields, *after)]
         func.__signature__ = inspect.Signature(params, return_annotation=inspect.Signature.empty)  # type: ignore[attr-defined]
         func.__annotations__ = {p.name: p.annotation for p in params}
         return func

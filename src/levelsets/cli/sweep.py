@@ -4,38 +4,37 @@ The sampler options are not declared here: they are the fields of
 :class:`levelsets.sampling.SampleJob` (:mod:`levelsets.cli.options`), as for ``levelsets sample``,
 so every option ``levelsets sample`` gains is a sweep option too (with the same declaration and
 help). The job's ``--target``, ``--prior``, ``--seed`` and ``--out`` are replaced by the sweep's
-lists and its directory.
+lists and its directory. The sweep's own options ``--out`` … ``--retries`` are fields of
+:class:`levelsets.workflows.sweep_plan.SweepSpec`; only the grid's comma-separated lists and the
+presentation options are declared here.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import typer
 
-from levelsets.cli.options import job_options
+from levelsets.cli.options import field_options, job_options
 from levelsets.sampling import SampleJob
+from levelsets.workflows.sweep_plan import SweepSpec, parse_seeds, split_list
 
 REPLACED = ("target", "prior", "seed", "out")
 """``SampleJob`` fields the sweep replaces by its own options (lists, a sweep directory)."""
 
+_SPEC_OPTIONS = field_options(SweepSpec, exclude=("targets", "priors", "seeds", "options", "progress", "command"))
+"""The sweep's own options that are :class:`~levelsets.workflows.sweep_plan.SweepSpec` fields as they are
+(``--out`` … ``--retries``); the grid's lists are given as comma-separated text, declared below."""
 
-@job_options(SampleJob, exclude=(*REPLACED, "progress"),
+
+@job_options(SampleJob, exclude=(*REPLACED, "progress"), before=_SPEC_OPTIONS,
              help={"overwrite": "Redo every cell of an existing sweep --out, replacing the finished ones."})
 def sweep(
     ctx: typer.Context,
     targets: str = typer.Option(..., "--targets", help="Comma-separated targets, e.g. 1vs7,8vs9,ambiguous (vectors in brackets: [0.2,0.8])."),
     priors: str | None = typer.Option(None, "--priors", help="Comma-separated priors, e.g. vae,gan (default: the world's default prior)."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, or a range: 0,1,2 or 0-9."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Sweep directory: <cell>/ per cell, sweep.json, sweep.md (default: runs/<time>-sweep-<world>)."),
-    address: str | None = typer.Option(None, "--address", help="Join a running Ray cluster: auto or HOST:PORT (default: start a local one)."),
-    resume: bool = typer.Option(False, "--resume", help="Skip the cells already finished in --out."),
-    num_cpus: int | None = typer.Option(None, "--num-cpus", help="CPUs of the local Ray cluster (default: all of this machine's)."),
-    cell_threads: int = typer.Option(1, "--cell-threads", help="torch threads (and CPUs reserved) per cell; samples equal `levelsets sample` run with as many threads."),
-    cell_gpus: float = typer.Option(0.0, "--cell-gpus", help="GPUs reserved per cell (fractions share a GPU)."),
-    retries: int = typer.Option(3, "--retries", help="Re-runs of a cell whose worker process died."),
     *,
     json_output: bool = typer.Option(False, "--json", help="Print sweep.json to stdout instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar (cells never show their own)."),
@@ -47,14 +46,13 @@ def sweep(
     cell with its summary (or error) and --out/sweep.md is the table. Missing models are trained
     once, before the cells start. Without --address a local Ray cluster is started and stopped.
     """
-    from levelsets.workflows.sweep import SweepSpec, parse_seeds, run_sweep, split_list
+    from levelsets.workflows.sweep import run_sweep
 
+    own = {p.name: options.pop(p.name) for p in _SPEC_OPTIONS}
     spec = SweepSpec(
         targets=split_list(targets, "--targets"),
         priors=split_list(priors, "--priors") if priors is not None else None,
-        seeds=parse_seeds(seeds), out=out, options=options, address=address,
-        resume=resume, num_cpus=num_cpus, cell_threads=cell_threads,
-        cell_gpus=cell_gpus, retries=retries, progress=not quiet, command=_command_line(ctx),
+        seeds=parse_seeds(seeds), options=options, progress=not quiet, command=_command_line(ctx), **own,
     )
     echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
     result = run_sweep(spec, echo=echo)

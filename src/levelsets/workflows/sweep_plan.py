@@ -29,48 +29,38 @@ _NOT_SETTINGS = ("out", "overwrite", "progress")
 class SweepSpec:
     """What to sweep and where.
 
-    Attributes
-    ----------
-    targets, priors, seeds:
-        The grid; one cell per combination (in this order: target, prior, seed).
-    out:
-        Sweep directory (default ``runs/<time>-sweep-<world>``); cell ``c`` goes into ``out/c/``.
-    options:
-        :class:`~levelsets.sampling.SampleJob` fields shared by every cell (``world``,
-        ``particles``, ``steps``, ...); not :data:`CELL_FIELDS`.
-    address:
-        ``None``: start a local Ray cluster (and shut it down after); ``auto`` or ``HOST:PORT``:
-        join an existing one.
-    resume:
-        Skip cells that are already finished in ``out``.
-    num_cpus:
-        CPUs of the local cluster (default: all of the machine's).
-    cell_threads:
-        torch threads of each task (also the CPUs it reserves).
-    cell_gpus:
-        GPUs each task reserves (Ray's ``num_gpus``; fractions share a GPU).
-    retries:
-        How often Ray re-runs a task whose worker died.
-    progress:
-        Show a progress bar over cells.
-    command:
-        The command line recorded as every cell's ``command`` (``levelsets sweep`` fills it in);
-        default: this process's ``sys.argv``.
+    The fields from ``out`` to ``retries`` are also ``levelsets sweep``'s own options: their
+    docstrings are the options' ``--help`` (:mod:`levelsets.cli.options`).
     """
 
     targets: list[str]
+    """The grid's targets; one cell per target × prior × seed (in that order)."""
     priors: list[str] | None = None
+    """The grid's priors (``None``: the world's default prior)."""
     seeds: list[int] = field(default_factory=lambda: [0])
-    out: Path | None = None
+    """The grid's seeds."""
+    out: Path | None = field(default=None, metadata={"flags": ("-o",)})
+    """Sweep directory: `<cell>/` per cell, sweep.json, sweep.md (default: `runs/<time>-sweep-<world>`)."""
     options: dict[str, Any] = field(default_factory=dict)
+    """:class:`~levelsets.sampling.SampleJob` fields shared by every cell (``world``, ``particles``, ``steps``,
+    ...); not :data:`CELL_FIELDS`."""
     address: str | None = None
+    """Join a running Ray cluster: auto or HOST:PORT (default: start a local one)."""
     resume: bool = False
+    """Skip the cells already finished in --out."""
     num_cpus: int | None = None
+    """CPUs of the local Ray cluster (default: all of this machine's)."""
     cell_threads: int = 1
+    """torch threads (and CPUs reserved) per cell; samples equal `levelsets sample` run with as many threads."""
     cell_gpus: float = 0.0
+    """GPUs reserved per cell (fractions share a GPU)."""
     retries: int = 3
+    """Re-runs of a cell whose worker process died."""
     progress: bool = True
+    """Show a progress bar over cells."""
     command: list[str] | None = None
+    """The command line recorded as every cell's ``command`` (``levelsets sweep`` fills it in); default: this
+    process's ``sys.argv``."""
 
 
 @dataclass
