@@ -170,11 +170,13 @@ def markdown(result: dict[str, Any]) -> str:
         paper = f"{100 * PAPER_VAE[t]:.2f}%" if t in PAPER_VAE else "—"
         lines.append(f"| {t} | " + " | ".join(cells) + f" | {paper} |")
     s = result["settings"]
+    # runs from before the calibration check have no temperatures: no empty column for them
+    calibrated = any("calibration" in pair for pair in result["pairs"])
     lines += ["", f"Models' floor: min over latents of Δ(z) ({result['prior'].upper()} decoder + CNN; Adam from "
               f"{s['starts']} prior draws × {s['steps']} steps, lr {s['lr']}).", "",
-              "| VAE seed | CNN seed | CNN held-out acc. | CNN fitted temperature | target | floor min Δ | within ‖z‖ ≤ 3 "
-              "| best point's probabilities |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| VAE seed | CNN seed | CNN held-out acc. | " + ("CNN fitted temperature | " if calibrated else "")
+              + "target | floor min Δ | within ‖z‖ ≤ 3 | best point's probabilities |",
+              "|---" * (8 if calibrated else 7) + "|"]
     for pair in result["pairs"]:
         acc = pair["cards"]["classifier"].get("heldout_accuracy")
         temp = pair.get("calibration", {}).get("temperature")
@@ -182,11 +184,13 @@ def markdown(result: dict[str, Any]) -> str:
             f = pair["floor"][t]
             inside = "—" if f["min_delta_within_radius"] is None else f"{100 * f['min_delta_within_radius']:.2f}%"
             lines.append(f"| {pair['generator_seed']} | {pair['classifier_seed']} | "
-                         f"{'—' if acc is None else f'{100 * acc:.1f}%'} | {'—' if temp is None else f'{temp:.3f}'} | "
-                         f"{t} | {100 * f['min_delta']:.2f}% | {inside} | "
+                         f"{'—' if acc is None else f'{100 * acc:.1f}%'} | "
+                         + (f"{'—' if temp is None else f'{temp:.3f}'} | " if calibrated else "")
+                         + f"{t} | {100 * f['min_delta']:.2f}% | {inside} | "
                          + ", ".join(f"{x:.3f}" for x in f["probs"]) + " |")
-    lines += ["", "Fitted temperature: the T minimising the CNN's NLL of softmax(logits / T) on the held-out digits; "
-              "T ≈ 1 means the CNN is already calibrated there, so temperature scaling would not lower the floor."]
+    if calibrated:
+        lines += ["", "Fitted temperature: the T minimising the CNN's NLL of softmax(logits / T) on the held-out digits; "
+                  "T ≈ 1 means the CNN is already calibrated there, so temperature scaling would not lower the floor."]
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,8 @@ stored rows are counted.
     .venv/bin/python benchmarks/elicitation_load.py [--participants 50] [--runs RUN_DIR ...]
 
 Without --runs, stimuli come from small synthetic sample runs (random 16x16 images; the server does
-not care what the pictures show). Writes benchmarks/results/elicitation_load.json.
+not care what the pictures show). Writes benchmarks/results/elicitation_load.json and .md (the
+paragraph of docs/elicitation.md, rendered from the JSON by `markdown`, with a .md.json sidecar).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from levelsets.artifacts import provenance, write_json
+from levelsets.artifacts import provenance, write_json, write_sidecar
 from levelsets.elicitation.loadtest import run_load_check
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.sample_runs import SampleRun
@@ -48,6 +49,24 @@ def synthetic_runs(root: Path, seed: int) -> list[Path]:
     return out
 
 
+def markdown(record: dict) -> str:
+    """The docs paragraph: responses stored, lost and duplicated across a SIGKILL, codes, balance, latency, load."""
+    lat, load = record["post_latency_ms"], record["load_average"]
+    per_batch = "/".join(str(n) for n in record["participants_per_batch"].values())
+    trials = record["expected_responses"] // record["participants"]
+    return (
+        f"Last run ({record['provenance']['created'][:10]}, {record['provenance']['machine']['cpus']} shared CPU cores, "
+        f"1-minute load average {load['before'][0]:.0f}–{load['after'][0]:.0f}): {record['participants']} participants "
+        f"× {trials} trials = {record['expected_responses']:,} responses with leases on "
+        f"(`--lease-minutes {record['lease_minutes']:g}`), platform ids and a completion code — "
+        f"**{record['distinct_stored']:,} stored, {record['lost']} lost, {record['duplicated']} duplicated**; "
+        f"{record['completion_codes']} of {record['participants']} participants got the completion code with their "
+        f"last answer and {record['early_codes']} earlier; batches balanced {per_batch}; p95 latency of "
+        f"`POST /api/responses` {lat['p95']:.0f} ms (p50 {lat['p50']:.0f} ms); killed after "
+        f"{record['acknowledged_before_kill']} acknowledged answers.\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=50)
@@ -71,6 +90,9 @@ def main() -> None:
               "provenance": provenance(settings=vars(args) | {"runs": None if not args.runs else [str(r) for r in args.runs],
                                                                "out": str(args.out)}, seed=args.seed)}
     write_json(args.out, record)
+    md_path = args.out.with_suffix(".md")
+    md_path.write_text(markdown(record))
+    write_sidecar(md_path, {"made_from": args.out.name, **record["provenance"]})
     lat = report["post_latency_ms"]
     print(f"{report['participants']} participants, {report['expected_responses']} responses, "
           f"{report['server_kills']} SIGKILL after {report['acknowledged_before_kill']} acknowledged: "

@@ -25,7 +25,8 @@ Usage::
     python benchmarks/shard_scaling.py                        # MNIST VAE, N = 10,000, 40 steps, 2 repeats
     python benchmarks/shard_scaling.py --world shapes --steps 20 --repeats 1   # a quick check
 
-Writes ``benchmarks/results/shard_scaling_<world>.json`` (with provenance).
+Writes ``benchmarks/results/shard_scaling_<world>.json`` (with provenance) and ``.md`` (the table of
+docs/sweeps.md, rendered from the JSON by :func:`markdown`, with a ``.md.json`` sidecar).
 
 Plan for 100 GPUs (the written plan of issue 13, item 3; also in docs/sweeps.md)
 -------------------------------------------------------------------------------
@@ -79,6 +80,34 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def markdown(record: dict) -> str:
+    """The docs table: particle-steps/s of K = 1 and K shards per repeat, their ratio and its efficiency."""
+    runs, k = record["runs"], record["shards"]
+    single = [r for r in runs if r["shards"] == 1]
+    sharded = [r for r in runs if r["shards"] == k]
+    loads = [r[key][0] for r in runs for key in ("load_before", "load_after")]
+    startup = [r["startup_seconds"] for r in sharded]
+    repeats = len(single)
+    head = "| | " + " | ".join(f"repeat {r['repeat']}" for r in single) + " |"
+    lines = [
+        f"Measured on {record['provenance']['created'][:10]} ({record['world']} world, target {record['target']}, "
+        f"{record['relaxation']}, N = {record['particles']:,}, {record['steps']} steps, {repeats} alternating "
+        f"repeat{'s' if repeats != 1 else ''}; 1-minute load average {min(loads):.1f}–{max(loads):.1f} around the "
+        f"measurements, on {record['cpu_count']} CPUs):",
+        "",
+        head,
+        "|---" * (repeats + 1) + "|",
+        "| K = 1, particle-steps/s | " + " | ".join(f"{r['particle_steps_per_second']:,.0f}" for r in single) + " |",
+        f"| K = {k}, particle-steps/s | " + " | ".join(f"{r['particle_steps_per_second']:,.0f}" for r in sharded) + " |",
+        f"| ratio K = {k} / K = 1 | " + " | ".join(f"**{x:.2f}**" for x in record["ratio_per_repeat"]) + " |",
+        "| ratio per CPU second | " + " | ".join(f"{x:.2f}" for x in record["cpu_efficiency_per_repeat"]) + " |",
+        "",
+        f"Median ratio **{record['ratio_median']:.2f}×** (goal ≥ {record['goal_ratio']:g}×); Ray's start-up "
+        f"({min(startup):.1f}–{max(startup):.1f} s, the models shipped once to the actors) is reported apart.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--world", default="mnist", help="mnist (VAE prior) or shapes")
@@ -95,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import ray
 
-    from levelsets.artifacts import provenance, write_json
+    from levelsets.artifacts import provenance, write_json, write_sidecar
     from levelsets.inference.sampler import SamplerSettings, sample_level_set
     from levelsets.seeding import seed_everything
     from levelsets.targets import parse_target
@@ -154,6 +183,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
     path = args.out or RESULTS / f"shard_scaling_{args.world}.json"
     write_json(path, record)
+    md_path = path.with_suffix(".md")
+    md_path.write_text(markdown(record))
+    write_sidecar(md_path, {"made_from": path.name, **record["provenance"]})
     print(f"ratio K={args.shards}/K=1 per repeat {[round(r, 2) for r in ratios]}, median {record['ratio_median']:.2f} "
           f"(goal ≥ 1.6); per CPU second {[round(r, 2) for r in cpu_ratios]} (so ≤ "
           f"{record['ideal_ratio_from_cpu_efficiency']:.2f} with {args.shards} idle cores); load average now {_load()}; "

@@ -194,10 +194,15 @@ def aggregate(per_seed: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
     return {"table": table, "done_when": checks}
 
 
+def _missing(value: float | None) -> bool:
+    """NaN in memory; ``null`` once written to JSON (strict JSON has no NaN)."""
+    return value is None or math.isnan(value)
+
+
 def _cell(stat: dict[str, float]) -> str:
-    if math.isnan(stat["mean"]):
+    if _missing(stat["mean"]):
         return "—"
-    if math.isnan(stat["ci95"]):
+    if _missing(stat["ci95"]):
         return f"{stat['mean']:.4f}"
     return f"{stat['mean']:.4f} ± {stat['ci95']:.4f}"
 

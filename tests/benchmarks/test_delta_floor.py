@@ -77,6 +77,23 @@ def test_markdown_tables(bench):
         assert len({r.count("|") for r in rows}) <= 1, block
 
 
+def test_markdown_without_calibration_has_no_temperature_column(bench):
+    """Runs from before the calibration check (delta_floor_seeds.json) render without an empty column."""
+    floor = {"min_delta": 0.0127, "probs": [0.1] * 10, "min_delta_within_radius": 0.0127}
+    result = {
+        "alphas": [100.0], "targets": ["ambiguous"], "prior": "vae", "relaxation": {"ambiguous": {"100.0": 0.0237}},
+        "settings": {"draws": 1000, "starts": 5, "steps": 7, "lr": 0.05},
+        "pairs": [{"generator_seed": 1, "classifier_seed": 0, "cards": {"classifier": {"heldout_accuracy": 0.983}},
+                   "floor": {"ambiguous": floor}}],
+    }
+    md = bench.markdown(result)
+    assert "temperature" not in md
+    assert "| 1 | 0 | 98.3% | ambiguous | 1.27% | 1.27% |" in md
+    for block in md.split("\n\n"):
+        rows = [r for r in block.splitlines() if r.startswith("|")]
+        assert len({r.count("|") for r in rows}) <= 1, block
+
+
 @pytest.mark.parametrize("true_t", [0.5, 1.0, 2.0])
 def test_fitted_temperature_recovers_the_generating_one(bench, true_t):
     # labels drawn from softmax(logits / T): the NLL-minimising temperature is T, up to sampling noise

@@ -70,3 +70,11 @@ def test_quick_run_writes_json_and_table(bench, tmp_path):
     assert set(record["aggregate"]["done_when"]) >= {"kl_relative_reduction", "heldout_accuracy_change_points"}
     md = (tmp_path / "softlabel_loop_quick.md").read_text()
     assert "| loop, truth labels, round 1 |" in md and (tmp_path / "softlabel_loop_quick.md.json").is_file()
+
+
+def test_cells_read_back_from_json_treat_null_as_missing(bench):
+    """Strict JSON stores NaN as null: re-rendering softlabel_loop.json must not fail on it."""
+    assert bench._cell({"mean": None, "ci95": None}) == "—"
+    assert bench._cell({"mean": 0.25, "ci95": None}) == "0.2500"
+    assert bench._cell({"mean": 0.25, "ci95": float("nan")}) == "0.2500"
+    assert bench._cell({"mean": 0.25, "ci95": 0.125}) == "0.2500 ± 0.1250"
