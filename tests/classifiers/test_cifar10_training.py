@@ -1,4 +1,4 @@
-"""The cifar10 zoo recipe (PreAct ResNet-18) on a learnable stand-in; the flip augmentation."""
+"""The cifar10 zoo recipe (PreAct ResNet-18) on a learnable stand-in."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from levelsets.classifiers import zoo
-from levelsets.classifiers.training import random_flip
 from levelsets.data.standins import write_cifar10_standin
 from levelsets.errors import CheckpointError
 
@@ -40,13 +39,3 @@ def test_n_train_subset_and_defaults(tmp_path):
 def test_get_classifier_never_trains_cifar10_implicitly():
     with pytest.raises(CheckpointError, match="no cifar10 classifier.*--dataset cifar10 --data-dir DIR"):
         zoo.get_classifier("cifar10")
-
-
-def test_random_flip_mirrors_about_half():
-    x = torch.arange(4 * 32, dtype=torch.float32).view(1, 1, 4, 32).repeat(400, 1, 1, 1)
-    out = random_flip(x, torch.Generator().manual_seed(0))
-    flipped = (out == x.flip(-1)).flatten(1).all(1)
-    kept = (out == x).flatten(1).all(1)
-    assert bool((flipped ^ kept).all())  # each image is either mirrored or untouched
-    # Binomial(400, 1/2): sd 10; 4 sd either way
-    assert 160 <= int(flipped.sum()) <= 240

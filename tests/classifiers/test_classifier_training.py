@@ -9,7 +9,6 @@ from levelsets.classifiers.training import (
     accuracy,
     fit,
     predict_probs,
-    random_shift,
 )
 from levelsets.errors import LevelsetsError
 
@@ -124,20 +123,6 @@ def test_accuracy_with_soft_labels_and_dataset():
     assert accuracy(model, x, pred, device="cpu") == 1.0
     soft = torch.nn.functional.one_hot(1 - pred, 2).float()
     assert accuracy(model, torch.utils.data.TensorDataset(x, soft), device="cpu") == 0.0
-
-
-def test_random_shift_moves_content():
-    x = torch.zeros(50, 1, 8, 8)
-    x[:, :, 4, 4] = 1.0
-    g = torch.Generator().manual_seed(0)
-    out = random_shift(x, 2, g)
-    assert out.shape == x.shape
-    assert torch.equal(out.sum(dim=(1, 2, 3)), torch.ones(50))  # content kept (no clipping here)
-    pos = out[:, 0].flatten(1).argmax(1)
-    rows, cols = pos // 8, pos % 8
-    assert ((rows - 4).abs() <= 2).all() and ((cols - 4).abs() <= 2).all()
-    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) > 5
-    assert torch.equal(random_shift(x, 0), x)
 
 
 @pytest.mark.parametrize(
