@@ -69,11 +69,9 @@ def sample_defaults(seed: int) -> SamplerSettings:
     """The sampler settings ``levelsets sample --target 0.3,0.7`` uses by default (as ``sampling._sample_one`` maps them)."""
     from levelsets.sampling import SampleJob
 
-    job = SampleJob(world="shapes", target=f"{P0},{1 - P0}", relaxation="band", out="unused")  # band: the default
-    assert job.tolerance == TOL
-    return SamplerSettings(particles=job.particles, steps=job.steps, burn_in=job.burn_in, samples=job.samples,
-                           alpha=job.alpha, relaxation=job.relaxation, tolerance=job.tolerance, thin=job.thin,
-                           seed=seed, device="cpu", progress=False)
+    job = SampleJob(world="shapes", target=f"{P0},{1 - P0}", out="unused", progress=False)
+    assert job.relaxation == "band" and job.tolerance == TOL  # the defaults
+    return job.sampler_settings(seed=seed, device="cpu")
 
 
 @pytest.mark.slow

@@ -47,10 +47,9 @@ def sample_budget(seed: int) -> SamplerSettings:
     """``levelsets sample --relaxation dirichlet --alpha 50``'s sampler settings (as the job maps them)."""
     from levelsets.sampling import SampleJob
 
-    job = SampleJob(world="shapes", target=f"{P0},{1 - P0}", relaxation="dirichlet", alpha=ALPHA, out="unused")
-    return SamplerSettings(particles=job.particles, steps=job.steps, burn_in=job.burn_in, samples=job.samples,
-                           alpha=job.alpha, relaxation=job.relaxation, thin=job.thin, seed=seed, device="cpu",
-                           progress=False)
+    job = SampleJob(world="shapes", target=f"{P0},{1 - P0}", relaxation="dirichlet", alpha=ALPHA, out="unused",
+                    progress=False)
+    return job.sampler_settings(seed=seed, device="cpu")
 
 
 @pytest.mark.slow
