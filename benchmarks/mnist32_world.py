@@ -17,6 +17,7 @@ Usage::
     levelsets sample --world mnist32 --target 1vs7 --seed 0 --compare-prior --out /tmp/m32c
     python benchmarks/mnist32_world.py /tmp/m32 /tmp/m32c            # -> benchmarks/results/mnist32_world.json
     python benchmarks/mnist32_world.py /tmp/m32 --rejection 1000000  # + a long prior-rejection run for the mass
+    python benchmarks/mnist32_world.py --train-timing                 # first-use training cost vs the 5-d world's
 
 ``--rejection B`` also spends B classifier evaluations on prior rejection in the world (seed
 ``--seed``, the first run's target and tolerance): its yield k / B, with binomial standard error
@@ -89,7 +90,7 @@ def long_rejection(target: Any, tolerance: float, budget: int, seed: int) -> dic
     from levelsets.inference.prior_rejection import prior_rejection
     from levelsets.worlds import load_world
 
-    world = load_world("mnist32", device="cpu", progress=False, echo=None)
+    world = load_world("mnist32", device="cpu", progress=False)
     load_before = [round(x, 2) for x in os.getloadavg()]
     start = time.perf_counter()
     result = prior_rejection(world.prior, world.decoder, world.classifier, torch.as_tensor(target, dtype=torch.float32),
@@ -103,19 +104,75 @@ def long_rejection(target: Any, tolerance: float, budget: int, seed: int) -> dic
                                                                       "after": [round(x, 2) for x in os.getloadavg()]}}
 
 
+def train_timing(n_train: int | None = None, repeats: int = 2) -> dict[str, Any]:
+    """Seconds per training epoch of this world's two models against the 5-d ``mnist`` world's, in one process.
+
+    Alternates the four trainings (the ``mnist`` CNN, the ``mnist-resnet``, the 5-d VAE, the 32-d VAE;
+    one epoch each on the offline digits, or their first ``n_train``) ``repeats`` times and takes each
+    one's median, so the ratios compare like with like under whatever load the machine has. First-use
+    training runs each recipe's default epochs (10 for the classifiers, 40 for the VAEs), so the ratio
+    times the 5-d world's measured first-use time estimates this world's.
+    """
+    import statistics
+    import tempfile
+    import time
+
+    import torch
+
+    from levelsets.classifiers.zoo import train_classifier
+    from levelsets.data.mnist import load_mnist
+    from levelsets.generative import training
+    from levelsets.generative.vae import VaeConfig
+    from levelsets.generative.zoo import RECIPES
+
+    data = load_mnist("train")
+    images = data.images if n_train is None else data.images[:n_train]
+    seconds: dict[str, list[float]] = {"classifier mnist": [], "classifier mnist-resnet": [], "vae mnist": [], "vae mnist32": []}
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeats):
+            for name in ("mnist", "mnist-resnet"):
+                start = time.perf_counter()
+                train_classifier(name, n_train=n_train, epochs=1, seed=r, device="cpu", out=Path(tmp) / f"{name}-{r}",
+                                 progress=False)
+                seconds[f"classifier {name}"].append(time.perf_counter() - start)
+            for recipe in ("mnist", "mnist32"):
+                config = VaeConfig(latent_dim=RECIPES[recipe].latent_dim, **RECIPES[recipe].vae)
+                start = time.perf_counter()
+                training.train_vae(images, training.VaeTrainSettings(epochs=1, seed=r, device="cpu"), config=config,
+                                   progress=False)
+                seconds[f"vae {recipe}"].append(time.perf_counter() - start)
+    median = {k: statistics.median(v) for k, v in seconds.items()}
+    return {"seconds_per_epoch": median, "all_seconds": seconds, "n_train": len(images), "repeats": repeats,
+            "torch_threads": torch.get_num_threads(),
+            "ratio_classifier": median["classifier mnist-resnet"] / median["classifier mnist"],
+            "ratio_vae": median["vae mnist32"] / median["vae mnist"],
+            "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Measure the runs given on the command line; print a table and save JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="levelsets sample --world mnist32 run directories")
+    parser.add_argument("runs", nargs="*", help="levelsets sample --world mnist32 run directories")
     parser.add_argument("--rejection", type=int, default=0, metavar="B",
                         help="also run prior rejection with B classifier evaluations (0: none)")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the --rejection draws")
+    parser.add_argument("--train-timing", action="store_true", help="time one epoch of each model against the 5-d world's")
+    parser.add_argument("--n-train", type=int, default=None, help="--train-timing on the first N digits only (tests)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "mnist32_world.json")
     args = parser.parse_args(argv)
     rows = [measure_run(r) for r in args.runs]
     record = {"benchmark": "mnist32_world", "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
               "load_average_now": [round(x, 2) for x in os.getloadavg()], "runs": rows}
-    if args.rejection:
+    if not args.runs and not args.train_timing:
+        parser.error("give run directories, --train-timing, or both")
+    if args.train_timing:
+        timing = train_timing(args.n_train)
+        record["train_timing"] = timing
+        print("seconds per epoch: " + ", ".join(f"{k} {v:.1f}" for k, v in timing["seconds_per_epoch"].items())
+              + f"; mnist32/mnist: classifier {timing['ratio_classifier']:.2f}x, VAE {timing['ratio_vae']:.2f}x "
+              f"(load {timing['load_average']['before']} -> {timing['load_average']['after']})")
+    if args.rejection and args.runs:
         import math
 
         from levelsets.sample_runs import load_run

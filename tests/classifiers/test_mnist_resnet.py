@@ -74,7 +74,7 @@ def test_zoo_entry(tmp_path, monkeypatch):
     assert zoo.classifier_path("mnist-resnet") == tmp_path / "classifier" / "mnist-resnet" / "model.pt"
     assert isinstance(zoo.new_classifier("mnist-resnet", width=3), MnistPreActResNet)
     with pytest.raises(CheckpointError) as info:
-        zoo.get_classifier("mnist-resnet", train_if_missing=False, echo=None)
+        zoo.get_classifier("mnist-resnet", train_if_missing=False)
     assert "levelsets train classifier --dataset mnist-resnet" in str(info.value) and "\n" not in str(info.value)
 
 

@@ -28,9 +28,9 @@ def tiny_mnist32_models(_isolated_model_home):
     from levelsets.classifiers.zoo import classifier_path, get_classifier
 
     if not classifier_path("mnist-resnet").exists():
-        get_classifier("mnist-resnet", seed=0, device="cpu", echo=None, n_train=300, epochs=1, width=4, progress=False)
+        get_classifier("mnist-resnet", seed=0, device="cpu", n_train=300, epochs=1, width=4, progress=False)
     if not gen_zoo.checkpoint_path("vae", "mnist32").exists():
-        gen_zoo.get_generator("vae", "mnist32", epochs=1, seed=0, device="cpu", echo=None, progress=False)
+        gen_zoo.get_generator("vae", "mnist32", epochs=1, seed=0, device="cpu", progress=False)
     return _isolated_model_home
 
 
@@ -52,9 +52,9 @@ def test_class_names_and_bad_options_need_no_models(tmp_path, monkeypatch):
     with pytest.raises(LevelsetsError, match="world mnist32 has no prior 'gan'; choose one of vae"):
         validate_world("mnist32", "gan")
     with pytest.raises(LevelsetsError, match="does not take --exclude-class"):
-        load_world("mnist32", exclude_class=3, echo=None)
+        load_world("mnist32", exclude_class=3)
     with pytest.raises(LevelsetsError) as info:  # nothing cached and no training allowed: one line, the command
-        load_world("mnist32", train_if_missing=False, echo=None)
+        load_world("mnist32", train_if_missing=False)
     assert "levelsets train classifier --dataset mnist-resnet" in str(info.value) and "\n" not in str(info.value)
     assert [f for f in tmp_path.rglob("*") if f.is_file()] == []  # nothing was trained or written
 
@@ -68,7 +68,7 @@ def test_generator_recipe_and_bad_requests(tmp_path, monkeypatch):
     with pytest.raises(LevelsetsError, match="--dataset mnist32 has no gan; it offers vae"):
         gen_zoo.checkpoint_path("gan", "mnist32")
     with pytest.raises(CheckpointError, match="levelsets train vae --dataset mnist32"):
-        gen_zoo.get_generator("vae", "mnist32", train_if_missing=False, echo=None)
+        gen_zoo.get_generator("vae", "mnist32", train_if_missing=False)
 
 
 def test_deeper_decoder_keeps_old_checkpoints_loadable():
@@ -92,7 +92,7 @@ def test_deeper_decoder_keeps_old_checkpoints_loadable():
 def test_world_builds_and_shapes_fit(tiny_mnist32_models):
     from levelsets.worlds import load_world
 
-    world = load_world("mnist32", echo=None, progress=False)
+    world = load_world("mnist32", progress=False)
     assert world.name == "mnist32" and world.prior_name == "vae"
     assert tuple(world.prior.event_shape) == (32,) and world.latent_dim == 32
     assert world.latent_names == tuple(f"z{i}" for i in range(1, 33))
@@ -117,7 +117,7 @@ def test_decoder_is_differentiable_in_z(tiny_mnist32_models):
     """The lead's gradient-based moves need d g(z) / dz: the world's decoder is not wrapped in no_grad."""
     from levelsets.worlds import load_world
 
-    world = load_world("mnist32", echo=None, progress=False)
+    world = load_world("mnist32", progress=False)
     z = torch.randn(3, 32, requires_grad=True)
     x = world.decoder(z)
     assert x.requires_grad
@@ -130,7 +130,7 @@ def test_classifier_passes_gradients_when_the_images_require_them(tiny_mnist32_m
     """Through as_probability_fn, f(x) keeps its graph when x requires grad (for MALA on this world)."""
     from levelsets.worlds import load_world
 
-    world = load_world("mnist32", echo=None, progress=False)
+    world = load_world("mnist32", progress=False)
     z = torch.randn(3, 32, requires_grad=True)
     p = world.classifier(world.decoder(z))
     assert p.shape == (3, 10) and p.requires_grad
@@ -186,3 +186,18 @@ def test_sample_cli_end_to_end(tmp_path, tiny_mnist32_models):
         summary_path = out / "summary.json"
         summary_path.write_text(json.dumps({**summary, "world": "mnist"}))
         bench.measure_run(out)
+
+
+def test_train_timing_benchmark_compares_like_with_like(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mnist32_world", ROOT / "benchmarks" / "mnist32_world.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    record = bench.main(["--train-timing", "--n-train", "64", "--out", str(tmp_path / "t.json")])
+    timing = record["train_timing"]
+    assert set(timing["seconds_per_epoch"]) == {"classifier mnist", "classifier mnist-resnet", "vae mnist", "vae mnist32"}
+    assert all(len(v) == 2 for v in timing["all_seconds"].values()) and timing["n_train"] == 64
+    med = timing["seconds_per_epoch"]
+    assert timing["ratio_vae"] == pytest.approx(med["vae mnist32"] / med["vae mnist"])
+    assert "runs" in json.loads((tmp_path / "t.json").read_text())
