@@ -121,7 +121,7 @@ def heldout_temperature(classifier: torch.nn.Module) -> dict[str, float]:
     """Fitted temperature and held-out NLL at T = 1 and at the fitted T, on the offline held-out digits."""
     from levelsets.data.mnist import load_mnist
 
-    heldout = load_mnist("heldout", echo=None)
+    heldout = load_mnist("heldout")
     with torch.no_grad():
         logits = classifier.eval()(torch.as_tensor(heldout.images)).to(torch.float64)
     labels = torch.as_tensor(heldout.labels)
@@ -135,20 +135,19 @@ def _models(prior: str, vae_seed: int, classifier_seed: int, workdir: Path):
     from levelsets.classifiers.zoo import get_classifier, load_classifier, train_classifier
     from levelsets.generative.zoo import get_generator, load_generator, train_generator
 
-    quiet = lambda _msg: None  # noqa: E731
     if classifier_seed == 0:
-        clf, ccard = get_classifier("mnist", device="cpu", echo=quiet)
+        clf, ccard = get_classifier("mnist", device="cpu")
     else:
         path = workdir / f"classifier_seed{classifier_seed}" / "model.pt"
         if not path.is_file():
-            train_classifier("mnist", seed=classifier_seed, device="cpu", out=path, echo=None, progress=False)
+            train_classifier("mnist", seed=classifier_seed, device="cpu", out=path, progress=False)
         clf, ccard = load_classifier(path, "mnist", device="cpu")
     if vae_seed == 0:
-        dec, gcard = get_generator(prior, "mnist", device="cpu", echo=quiet, progress=False)
+        dec, gcard = get_generator(prior, "mnist", device="cpu", progress=False)
     else:
         path = workdir / f"{prior}_seed{vae_seed}" / "model.pt"
         if not path.is_file():
-            train_generator(prior, "mnist", seed=vae_seed, device="cpu", out=path.parent, progress=False, echo=None)
+            train_generator(prior, "mnist", seed=vae_seed, device="cpu", out=path.parent, progress=False)
         dec, gcard = load_generator(path, prior)
     return dec, clf, {"classifier": _card(ccard), "generator": _card(gcard)}
 

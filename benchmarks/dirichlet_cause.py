@@ -82,7 +82,7 @@ def run(seed: int, particles: int, steps: int, burn_in: int, samples: int) -> li
     from levelsets.targets import parse_target
     from levelsets.worlds import load_world
 
-    world = load_world("mnist", "vae", device="cpu", seed=0, progress=False, echo=None)
+    world = load_world("mnist", "vae", device="cpu", seed=0, progress=False)
     target = parse_target("1vs7", world.class_names)
     p = torch.as_tensor(target.probs, dtype=torch.float32)
     reference = q.mnist_reference(q.target_classes(target))

@@ -119,6 +119,7 @@ def device_info(device: torch.device) -> dict[str, Any]:
 def world_or_reason(name: str, device: torch.device, *, tiny: bool, seed: int) -> tuple[Any, str | None]:
     """Load world ``name`` on ``device``; ``(None, reason)`` when it is not registered or (tiny) not cached."""
     from levelsets.errors import LevelsetsError
+    from levelsets.logs import enable
     from levelsets.worlds import load_world, validate_world
 
     try:
@@ -128,8 +129,8 @@ def world_or_reason(name: str, device: torch.device, *, tiny: bool, seed: int) -
     try:
         if tiny and name == "mnist":
             _tiny_models(seed)
-        return load_world(name, device=device, seed=seed, train_if_missing=not tiny or name == "mnist", progress=False,
-                          echo=lambda m: print(m, file=sys.stderr)), None
+        enable()  # levelsets' notes (models trained on first use) on stderr
+        return load_world(name, device=device, seed=seed, train_if_missing=not tiny or name == "mnist", progress=False), None
     except LevelsetsError as exc:  # a missing checkpoint under --tiny, a plugin that fails to load
         why = "its models are not cached and --tiny trains none" if tiny and name != "mnist" else "failed to load"
         return None, f"world {name!r}: {why} ({str(exc).splitlines()[0]})"
@@ -180,7 +181,7 @@ def training_epoch(args: argparse.Namespace, device: torch.device, out_dir: Path
     _sync(device)
     start = time.perf_counter()
     _, card = train_with_soft_labels("mnist", method="ent-wc", n_train=n_train, seed=args.seed, device=str(device),
-                                     out=out_dir / f"classifier-{int(mixed_precision)}" / "model.pt", echo=None, epochs=1,
+                                     out=out_dir / f"classifier-{int(mixed_precision)}" / "model.pt", epochs=1,
                                      progress=False, mixed_precision=mixed_precision)
     _sync(device)
     total = time.perf_counter() - start
@@ -229,8 +230,8 @@ def _tiny_models(seed: int) -> None:
     from levelsets.classifiers.zoo import get_classifier
     from levelsets.generative.zoo import get_generator
 
-    get_classifier("mnist", epochs=TINY_EPOCHS["classifier"], n_train=1000, seed=seed, device="cpu", echo=None, progress=False)
-    get_generator("vae", "mnist", epochs=TINY_EPOCHS["vae"], seed=seed, device="cpu", echo=None, progress=False)
+    get_classifier("mnist", epochs=TINY_EPOCHS["classifier"], n_train=1000, seed=seed, device="cpu", progress=False)
+    get_generator("vae", "mnist", epochs=TINY_EPOCHS["vae"], seed=seed, device="cpu", progress=False)
 
 
 def goal_check(worlds: dict[str, Any], device: torch.device) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def run_cell(prior_name: str, target_spec: str, seed: int, methods: list[str], t
     from levelsets.targets import parse_target
     from levelsets.worlds import load_world
 
-    world = load_world("mnist", prior_name, device="cpu", seed=0, progress=False, echo=None)
+    world = load_world("mnist", prior_name, device="cpu", seed=0, progress=False)
     target = parse_target(target_spec, world.class_names)
     p = torch.as_tensor(target.probs, dtype=torch.float32)
     reference = q.mnist_reference(q.target_classes(target))

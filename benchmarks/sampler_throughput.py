@@ -259,9 +259,11 @@ def build_world(name: str, device: torch.device) -> BenchWorld:
             data="synthetic: MNIST-sized conv decoder (5-d latent) + small CNN, fixed random weights (seed 0)",
             forward=forward,
         )
+    from levelsets.logs import enable
     from levelsets.worlds import load_world
 
-    world = load_world(name, device=device, echo=lambda m: print(m, file=sys.stderr))
+    enable()  # levelsets' notes (models trained on first use) on stderr
+    world = load_world(name, device=device)
     if name == "shapes":
         from levelsets.generative import shapes
 

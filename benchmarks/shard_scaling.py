@@ -67,7 +67,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -126,6 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from levelsets.artifacts import provenance, write_json, write_sidecar
     from levelsets.inference.sampler import SamplerSettings, sample_level_set
+    from levelsets.logs import enable
     from levelsets.seeding import seed_everything
     from levelsets.targets import parse_target
     from levelsets.workflows.ray_cluster import ray_cluster
@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     torch.set_num_threads(1)
     seed_everything(args.seed)
-    world = load_world(args.world, device="cpu", echo=lambda m: print(m, file=sys.stderr))
+    enable()  # levelsets' notes (models trained on first use) on stderr
+    world = load_world(args.world, device="cpu")
     target = parse_target(args.target or ("1vs7" if args.world == "mnist" else "ambiguous"), class_names(args.world))
     target_t = torch.as_tensor(target.probs, dtype=torch.float32)
     settings = SamplerSettings(particles=args.particles, steps=args.steps, burn_in=args.burn_in,

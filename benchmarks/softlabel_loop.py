@@ -111,10 +111,9 @@ def run_seed(seed: int, settings: dict[str, Any], workdir: str, threads: int) ->
     from levelsets.softlabels.soft_training import train_with_soft_labels
 
     work = Path(workdir) / f"seed{seed}"
-    quiet = lambda _msg: None  # noqa: E731
     started = time.perf_counter()
     loop = run_loop(LoopSettings(world="shapes", labeler="truth", seed=seed, device="cpu", out=work / "loop",
-                                 overwrite=True, progress=False, **settings), echo=quiet)
+                                 overwrite=True, progress=False, **settings))
     rows: dict[str, dict[str, float]] = {}
     for row in loop.table:
         key = "hard" if row["round"] == 0 else f"loop_round_{row['round']}"
@@ -124,7 +123,7 @@ def run_seed(seed: int, settings: dict[str, Any], workdir: str, threads: int) ->
     extra = {"epochs": settings["epochs"]} if settings["epochs"] else {}
     for method, _ in BASELINES:
         model, _card = train_with_soft_labels("shapes", method=method, n_train=settings["n_train"], seed=seed, device="cpu",
-                                              out=work / method / "model.pt", echo=None, progress=False,
+                                              out=work / method / "model.pt", progress=False,
                                               n_heldout=settings["heldout_size"], **extra)
         metrics = evaluate_round(model, sets, "cpu")
         rows[method] = {k: float(metrics[k]) for k, _ in METRICS}

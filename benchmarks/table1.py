@@ -138,15 +138,15 @@ def quick_home() -> Path:
     return current_home() / QUICK_HOME
 
 
-def ensure_quick_models(priors: list[str], seed: int, echo) -> None:
+def ensure_quick_models(priors: list[str], seed: int) -> None:
     """Train the tiny classifier and generators of ``--quick`` into the current model home when missing."""
     from levelsets.classifiers.zoo import get_classifier
     from levelsets.generative.zoo import get_generator
 
-    get_classifier("mnist", seed=seed, device="cpu", echo=echo, n_train=QUICK_MODELS["classifier_n_train"],
+    get_classifier("mnist", seed=seed, device="cpu", n_train=QUICK_MODELS["classifier_n_train"],
                    epochs=QUICK_MODELS["classifier_epochs"], progress=False)
     for prior in priors:
-        get_generator(prior, seed=seed, device="cpu", echo=echo, epochs=QUICK_MODELS[f"{prior}_epochs"], progress=False)
+        get_generator(prior, seed=seed, device="cpu", epochs=QUICK_MODELS[f"{prior}_epochs"], progress=False)
 
 
 def latent_spread(latents) -> float:
@@ -194,7 +194,7 @@ def run_cells(priors: list[str], targets: list[str], settings: dict[str, Any], s
                      options={"world": "mnist", "device": device, **settings, **({} if resume else {"overwrite": True})},
                      address=address, cell_threads=threads, progress=progress,
                      command=[Path(sys.argv[0]).name, *sys.argv[1:]])
-    result = run_sweep(spec, echo=lambda m: print(f"    {m}", file=sys.stderr, flush=True))
+    result = run_sweep(spec)
     failed = [c for c in result.record["cells"] if c["status"] != "done"]
     if failed:
         raise LevelsetsError(f"{len(failed)} of {len(result.record['cells'])} Table 1 cells failed, e.g. "
@@ -362,15 +362,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runs_dir = out / f"{name}_sweep"
     device = str(resolve_device(args.device))
 
-    def echo(message: str) -> None:
-        print(f"    {message}", file=sys.stderr, flush=True)
+    from levelsets.logs import enable
+
+    enable()  # levelsets' notes (models trained, sweep progress) on stderr
 
     started = time.perf_counter()
     cells: list[dict[str, Any]] = []
     home = quick_home() if args.quick else None
     with model_home(home):
         if args.quick:
-            ensure_quick_models(args.priors, args.seed, echo)
+            ensure_quick_models(args.priors, args.seed)
         from levelsets.home import model_home as current_home
 
         home_used = str(current_home())

@@ -41,5 +41,14 @@ def tiny_shapes_classifier(_isolated_model_home):
     from levelsets.classifiers.zoo import classifier_path, train_classifier
 
     if not classifier_path("shapes").exists():
-        train_classifier("shapes", n_train=1500, n_heldout=500, epochs=2, seed=0, device="cpu", echo=None, progress=False)
+        train_classifier("shapes", n_train=1500, n_heldout=500, epochs=2, seed=0, device="cpu", progress=False)
     return classifier_path("shapes")
+
+
+@pytest.fixture
+def log_notes():
+    """The notes logged under ``levelsets`` (INFO and above) during the test, one string each, as they come."""
+    from levelsets.logs import capture
+
+    with capture() as lines:
+        yield lines

@@ -17,8 +17,8 @@ whole job succeeded (:func:`levelsets.artifacts.atomic_output_dir`).
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from levelsets.errors import LevelsetsError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from levelsets.inference.sampler import SamplerSettings
@@ -164,11 +166,13 @@ def _class_names(world: str, prior: str | None = None) -> tuple[str, ...]:
     return class_names(world, prior)
 
 
-def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> SampleJobResult:
+def run_sample_job(job: SampleJob) -> SampleJobResult:
     """Run a sampling job end to end and write its artifacts into ``job.out``.
 
     Inputs are validated before any model is loaded or trained, and the output directory appears
-    only if everything succeeded.
+    only if everything succeeded. Progress notes (the data, each target being sampled) are logged at
+    INFO and a run with no sample within tolerance at WARNING (:func:`tolerance_note`), on the
+    ``levelsets.sampling`` logger; the caller reports ``job.out`` (the CLI prints "Wrote <out>").
     """
     from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
     from levelsets.devices import resolve_device
@@ -189,8 +193,8 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
     device = resolve_device(job.device)
     seed_everything(job.seed)
     world = load_world(job.world, job.prior or default_prior(job.world), device=device, seed=job.seed,
-                       exclude_class=job.exclude_class, classifier_path=job.classifier, progress=job.progress, echo=echo)
-    echo(f"Data: {world.data}")
+                       exclude_class=job.exclude_class, classifier_path=job.classifier, progress=job.progress)
+    log.info(f"Data: {world.data}")
 
     started = time.perf_counter()
     with atomic_output_dir(job.out, overwrite=job.overwrite) as tmp:
@@ -198,8 +202,8 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
         for i, target in enumerate(targets):
             run_dir = tmp if len(targets) == 1 else tmp / f"beta_{target.spec.split(':')[-1]}"
             run_dir.mkdir(parents=True, exist_ok=True)
-            echo(f"Sampling {target.describe()} with {job.particles} particles × {job.steps} steps on {device} ...")
-            runs.append(_sample_one(world, target, job, device, run_dir, seed=job.seed + i, echo=echo))
+            log.info(f"Sampling {target.describe()} with {job.particles} particles × {job.steps} steps on {device} ...")
+            runs.append(_sample_one(world, target, job, device, run_dir, seed=job.seed + i))
         if len(targets) == 1:
             summary = runs[0]
         else:
@@ -209,8 +213,7 @@ def run_sample_job(job: SampleJob, *, echo: Callable[[str], None] = print) -> Sa
         summary.update(provenance(settings=asdict(job), seed=job.seed, data=world.data))
         write_json(tmp / "summary.json", summary)
     for note in summary["notes"]:
-        echo(note)
-    echo(f"Wrote {job.out}")
+        log.warning(note)
     return SampleJobResult(out=Path(job.out), summary=summary, runs=runs)
 
 
@@ -227,7 +230,7 @@ def tolerance_note(spec: str, run: dict[str, Any], tolerance: float) -> str | No
             "samples; benchmarks/delta_floor.py measures the smallest Δ any single latent reaches.")
 
 
-def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: int, echo) -> dict[str, Any]:
+def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: int) -> dict[str, Any]:
     """Sample one target into ``run_dir``; return its summary dict (also written there)."""
     import torch
 

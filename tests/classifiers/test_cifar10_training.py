@@ -17,7 +17,7 @@ def test_resnet_learns_the_standin_classes(tmp_path):
     write_cifar10_standin(tmp_path, per_batch=40, n_test=100, seed=0, learnable=True)
     model, card = zoo.train_classifier(
         "cifar10", data_dir=tmp_path, out=tmp_path / "m.pt", width=4, epochs=3, batch_size=40, lr=1e-2,
-        device="cpu", echo=None, progress=False,
+        device="cpu", progress=False,
     )
     assert card["heldout_accuracy"] > 0.3, card["history"]
     assert card["n_train"] == 200 and card["n_heldout"] == 100 and card["arch"] == "PreActResNet18"
@@ -32,7 +32,7 @@ def test_n_train_subset_and_defaults(tmp_path):
     assert zoo.default_settings("cifar10").max_shift == 4
     assert zoo.new_classifier("cifar10").config["width"] == 64
     write_cifar10_standin(tmp_path, per_batch=4, n_test=4)
-    train, heldout, data = zoo._cifar10_data(tmp_path, False, 7, 0, None)
+    train, heldout, data = zoo._cifar10_data(tmp_path, False, 7, 0)
     assert len(train) == 7 and len(heldout) == 4 and train.tensors[1].shape == (7, 10)
 
 

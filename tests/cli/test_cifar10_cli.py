@@ -38,10 +38,11 @@ def ok(result):
 
 
 def error_line(result):
+    """The one-line error: stderr's last line (notes logged before it, e.g. "downloading ...", may precede it)."""
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
+    assert lines[-1].startswith("error: ") and sum(line.startswith("error: ") for line in lines) == 1, result.stderr
+    return lines[-1]
 
 
 @pytest.mark.slow

@@ -221,7 +221,7 @@ def test_loop_passes_repeated_targets_and_quiet(monkeypatch, tmp_path):
 
     seen = {}
 
-    def fake_run_loop(settings, echo):
+    def fake_run_loop(settings):
         seen["settings"] = settings
         raise typer.Exit(0)
 
@@ -273,7 +273,7 @@ def test_sweep_passes_its_own_options_to_the_spec(monkeypatch, tmp_path):
 
     seen = {}
 
-    def fake_run_sweep(spec, echo):
+    def fake_run_sweep(spec):
         seen["spec"] = spec
         raise typer.Exit(0)
 

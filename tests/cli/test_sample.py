@@ -58,8 +58,10 @@ def test_same_seed_same_samples(tmp_path, tiny_shapes_classifier):
 def test_json_flag_prints_summary(tmp_path, tiny_shapes_classifier):
     result = runner.invoke(app, ["sample", *TINY, "--target", "0.3,0.7", "--json", "--out", str(tmp_path / "j")])
     assert result.exit_code == 0, result.output
-    start = result.stdout.index("{")
-    summary = json.loads(result.stdout[start:])
+    summary = json.loads(result.stdout)  # stdout is the JSON alone
+    notes = [line for line in result.stderr.splitlines() if line.startswith(("Data:", "Sampling "))]
+    assert notes == []  # --quiet: no INFO notes
+    assert f"Wrote {tmp_path / 'j'}" in result.stderr
     assert summary["target"]["probs"] == pytest.approx([0.3, 0.7])
     assert summary["alpha"] == 300.0  # the shapes world's default α
 
@@ -156,3 +158,14 @@ def test_band_relaxation_reports_the_band_mass_quality_and_resolved_settings(tmp
     assert 1 <= quality["families"] <= 20 and quality["n"] == 20
     assert "generator decodes" in quality["reference"]
     assert "visual families" in result.output and "prior mass" in result.output
+
+
+def test_notes_go_to_stderr_and_quiet_silences_them(tmp_path, tiny_shapes_classifier):
+    loud = [a for a in TINY if a != "--quiet"]
+    result = runner.invoke(app, ["sample", *loud, "--target", "ambiguous", "--out", str(tmp_path / "loud")])
+    assert result.exit_code == 0, result.output
+    assert "Sampling " in result.stderr and "Data: " in result.stderr  # the notes, on stderr
+    assert "Sampling " not in result.stdout and f"Wrote {tmp_path / 'loud'}" in result.stdout  # the result, on stdout
+    quiet = runner.invoke(app, ["sample", *TINY, "--target", "ambiguous", "--out", str(tmp_path / "quiet")])
+    assert quiet.exit_code == 0, quiet.output
+    assert "Sampling " not in quiet.output and "Data: " not in quiet.output

@@ -157,13 +157,13 @@ def test_missing_data_says_where_to_get_it_and_which_files(tmp_path):
         cifar10.load_cifar10("train", data_dir=folder)
 
 
-def test_failed_download_is_one_line(tmp_path, monkeypatch):
+def test_failed_download_is_one_line(tmp_path, monkeypatch, log_notes):
     import torchvision
 
     monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", (tmp_path / "nowhere" / "cifar-10-python.tar.gz").as_uri())
-    notes = []
+    notes = log_notes
     with pytest.raises(LevelsetsError) as exc:
-        cifar10.load_cifar10("train", data_dir=tmp_path / "d", download=True, echo=notes.append)
+        cifar10.load_cifar10("train", data_dir=tmp_path / "d", download=True)
     msg = one_line(exc)
     assert msg.startswith(f"could not download CIFAR-10 into {tmp_path / 'd'}") and "--data-dir" in msg
     assert notes and "downloading CIFAR-10" in notes[0]
@@ -270,7 +270,7 @@ def test_cifar10s_standin_builds_cifar10_labels(tmp_path):
     assert agg.argmax(axis=1).tolist() == [3, 5, 9]  # the most probable class keeps the most mass
 
 
-def test_download_path_fetches_checks_and_unpacks_the_archive(tmp_path, monkeypatch):
+def test_download_path_fetches_checks_and_unpacks_the_archive(tmp_path, monkeypatch, log_notes):
     # torchvision's real downloader, pointed at a loopback HTTP server holding an archive of the stand-in
     import functools
     import hashlib
@@ -297,13 +297,14 @@ def test_download_path_fetches_checks_and_unpacks_the_archive(tmp_path, monkeypa
     try:
         monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", f"http://127.0.0.1:{server.server_port}/{archive.name}")
         monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", hashlib.md5(archive.read_bytes()).hexdigest())
-        notes = []
-        got = cifar10.load_cifar10("heldout", data_dir=tmp_path / "home", download=True, echo=notes.append)
+        notes = log_notes
+        notes.clear()
+        got = cifar10.load_cifar10("heldout", data_dir=tmp_path / "home", download=True)
         want = cifar10.load_cifar10("heldout", data_dir=tmp_path / "src")
         np.testing.assert_array_equal(got.images, want.images)
         assert (tmp_path / "home" / cifar10.FOLDER / "data_batch_5").is_file() and len(notes) == 1
         # present now: no second download
-        cifar10.load_cifar10("train", data_dir=tmp_path / "home", download=True, echo=notes.append)
+        cifar10.load_cifar10("train", data_dir=tmp_path / "home", download=True)
         assert len(notes) == 1
         # an archive whose MD5 does not match fails torchvision's check: one line, nothing loaded
         monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", "0" * 32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 
 import numpy as np
@@ -17,7 +18,7 @@ def test_class_names():
 
 
 def test_offline_train_shapes_range_and_source():
-    d = load_mnist("train", echo=None)
+    d = load_mnist("train")
     assert d.images.shape == (4000, 1, 28, 28)
     assert d.images.dtype == np.float32
     assert d.labels.shape == (4000,) and d.labels.dtype == np.int64
@@ -28,11 +29,11 @@ def test_offline_train_shapes_range_and_source():
 
 
 def test_offline_split_is_stratified_disjoint_and_deterministic():
-    train = load_mnist("train", echo=None)
-    heldout = load_mnist("heldout", echo=None)
+    train = load_mnist("train")
+    heldout = load_mnist("heldout")
     assert len(heldout) == 1000 and "heldout" in heldout.source
     np.testing.assert_array_equal(heldout.class_counts, np.full(10, 100))
-    again = load_mnist("train", echo=None)
+    again = load_mnist("train")
     np.testing.assert_array_equal(train.images, again.images)
     np.testing.assert_array_equal(train.labels, again.labels)
     # no held-out digit appears in training
@@ -51,17 +52,18 @@ def test_split_indices_cover_everything_and_depend_on_seed():
 
 
 def test_exclude_class_removes_it():
-    d = load_mnist("train", exclude_class=7, echo=None)
+    d = load_mnist("train", exclude_class=7)
     assert len(d) == 3600
     assert 7 not in set(d.labels.tolist())
     assert "without class 7" in d.source
 
 
-def test_offline_notice_printed_once(monkeypatch):
+def test_offline_notice_logged_once(monkeypatch, caplog):
     monkeypatch.setattr(mnist, "_OFFLINE_NOTICE_SHOWN", False)
-    lines: list[str] = []
-    load_mnist("train", echo=lines.append)
-    load_mnist("heldout", echo=lines.append)
+    caplog.set_level(logging.INFO, logger="levelsets")
+    load_mnist("train")
+    load_mnist("heldout")
+    lines = [r.getMessage() for r in caplog.records if r.name == "levelsets.data.mnist" and r.levelno == logging.INFO]
     assert len(lines) == 1
     assert "offline" in lines[0] and "--data-dir" in lines[0] and "--download" in lines[0]
 
@@ -69,7 +71,7 @@ def test_offline_notice_printed_once(monkeypatch):
 @pytest.mark.parametrize("bad", [{"split": "test"}, {"exclude_class": 10}])
 def test_bad_arguments_are_user_errors(bad):
     with pytest.raises(LevelsetsError):
-        load_mnist(**{"split": "train", **bad}, echo=None)
+        load_mnist(**{"split": "train", **bad})
 
 
 def _write_idx(root, prefix, images, labels):
@@ -96,12 +98,12 @@ def idx_dir(tmp_path):
 
 def test_torchvision_path_reads_idx_files(idx_dir):
     root, (train_x, train_y, test_x, test_y) = idx_dir
-    tr = load_mnist("train", data_dir=root, echo=None)
+    tr = load_mnist("train", data_dir=root)
     assert tr.images.shape == (12, 1, 28, 28) and tr.images.dtype == np.float32
     np.testing.assert_allclose(tr.images[:, 0] * 255.0, train_x, atol=1e-4)
     np.testing.assert_array_equal(tr.labels, train_y)
     assert tr.source.startswith("torchvision MNIST")
-    he = load_mnist("heldout", data_dir=root, exclude_class=1, echo=None)
+    he = load_mnist("heldout", data_dir=root, exclude_class=1)
     np.testing.assert_array_equal(he.labels, [3, 4, 5])
     assert "test set" in he.source
 
@@ -113,17 +115,17 @@ def test_torchvision_layout_mnist_raw(idx_dir, tmp_path_factory):
     raw.mkdir(parents=True)
     for f in root.iterdir():
         (raw / f.name).write_bytes(f.read_bytes())
-    d = load_mnist("train", data_dir=other, echo=None)
+    d = load_mnist("train", data_dir=other)
     assert len(d) == 12
 
 
 def test_data_dir_without_files_is_a_user_error(tmp_path):
     with pytest.raises(LevelsetsError, match="does not hold the MNIST files"):
-        load_mnist("train", data_dir=tmp_path, echo=None)
+        load_mnist("train", data_dir=tmp_path)
 
 
 def test_malformed_idx_is_a_user_error(idx_dir):
     root, _ = idx_dir
     (root / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03garbage")
     with pytest.raises(LevelsetsError, match="could not read MNIST"):
-        load_mnist("train", data_dir=root, echo=None)
+        load_mnist("train", data_dir=root)

@@ -23,7 +23,7 @@ TINY = {"world": "shapes", "targets": ("ambiguous", "graded:rocketvshouse:0.25")
 
 
 @pytest.mark.slow
-def test_two_live_rounds_with_simulated_participants(tmp_path):
+def test_two_live_rounds_with_simulated_participants(tmp_path, log_notes):
     study, db, log = tmp_path / "study", tmp_path / "responses.sqlite", tmp_path / "server.log"
     port = free_port()
     crowd: list[SimulatedCrowd] = []
@@ -40,12 +40,12 @@ def test_two_live_rounds_with_simulated_participants(tmp_path):
 
     helper = threading.Thread(target=operator, daemon=True)
     helper.start()
-    messages: list[str] = []
+    messages = log_notes
     settings = LoopSettings(**TINY, rounds=2, labeler="elicited", study=study, db=db, stimuli_per_round=6,
                             wait_responses=2, poll_seconds=0.1, timeout=90, per_participant=4, repeats=1,
                             stimulus_size=16, seed=5, out=tmp_path / "loop")
     try:
-        result = run_loop(settings, echo=messages.append)
+        result = run_loop(settings)
     finally:
         helper.join(timeout=30)
         if crowd:

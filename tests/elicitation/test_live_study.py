@@ -138,12 +138,13 @@ def test_choose_by_disagreement_and_dedupe(tmp_path):
         choose_stimuli([run], 5, labelled=None)
 
 
-def test_wait_times_out_with_a_message_and_counts_distinct_participants(tmp_path, runs):
+def test_wait_times_out_with_a_message_and_counts_distinct_participants(tmp_path, runs, log_notes):
     study, db = tmp_path / "study", tmp_path / "db.sqlite"
     add(study, 1, runs, {0: [0, 1]})
-    messages: list[str] = []
+    messages = log_notes
+    messages.clear()
     ids = list(load_stimuli(study).stimuli)
-    counts = wait_for_responses(db, study, ids, per_stimulus=1, poll_seconds=0.01, timeout=0.05, echo=messages.append,
+    counts = wait_for_responses(db, study, ids, per_stimulus=1, poll_seconds=0.01, timeout=0.05,
                                 progress=False)
     assert counts == dict.fromkeys(ids, 0)
     assert "levelsets elicit serve" in messages[0] and "timeout after 0.05 s: 0 of 2 responses" in messages[-1]
@@ -151,7 +152,7 @@ def test_wait_times_out_with_a_message_and_counts_distinct_participants(tmp_path
     s = client.get("/api/session", params={"participant": "p"}).json()
     for trial in s["trials"]:  # 3 trials: two stimuli, one repeated
         client.post("/api/responses", json=answer("p", trial)).raise_for_status()
-    got = wait_for_responses(db, study, ids, per_stimulus=1, poll_seconds=0.01, timeout=5, echo=messages.append,
+    got = wait_for_responses(db, study, ids, per_stimulus=1, poll_seconds=0.01, timeout=5,
                              progress=False)
     assert got == dict.fromkeys(ids, 1)  # the repeat is the same participant: counted once
     con = sqlite3.connect(db)

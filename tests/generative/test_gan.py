@@ -72,7 +72,7 @@ def test_config_round_trip_and_validation():
 def test_tiny_training_moves_generator_towards_the_data():
     from levelsets.data.mnist import load_mnist
 
-    x = load_mnist("train", echo=None).images[:512]
+    x = load_mnist("train").images[:512]
     small = GanConfig(gen_channels=(32, 16), disc_hidden=(128, 64), hidden=64)
     untrained = GAN(small).eval()
     before = float(untrained.sample(256, torch.Generator().manual_seed(0)).mean())

@@ -75,7 +75,7 @@ def test_train_settings_validation(bad):
 def _digits(n: int = 256) -> np.ndarray:
     from levelsets.data.mnist import load_mnist
 
-    return load_mnist("train", echo=None).images[:n]
+    return load_mnist("train").images[:n]
 
 
 @pytest.mark.slow

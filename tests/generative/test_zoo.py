@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import torch
@@ -36,13 +37,14 @@ def test_bad_requests_are_user_errors(home, args):
 
 def test_missing_without_training_names_the_command(home):
     with pytest.raises(CheckpointError, match="levelsets train gan --dataset mnist"):
-        zoo.get_generator("gan", train_if_missing=False, echo=None)
+        zoo.get_generator("gan", train_if_missing=False)
 
 
 @pytest.mark.slow
-def test_train_on_first_use_then_load_from_cache(home):
-    lines: list[str] = []
-    dec, card = zoo.get_generator("vae", epochs=1, seed=3, device="cpu", echo=lines.append, progress=False)
+def test_train_on_first_use_then_load_from_cache(home, caplog):
+    caplog.set_level(logging.INFO, logger="levelsets")
+    dec, card = zoo.get_generator("vae", epochs=1, seed=3, device="cpu", progress=False)
+    lines = [r.getMessage() for r in caplog.records]
     path = home / "vae" / "mnist" / "model.pt"
     assert path.is_file()
     said = [s for s in lines if "training the MNIST VAE" in s]
@@ -61,9 +63,9 @@ def test_train_on_first_use_then_load_from_cache(home):
         x1 = dec(z)
     assert x1.shape == (4, 1, 28, 28) and 0.0 <= float(x1.min()) and float(x1.max()) <= 1.0
 
-    lines.clear()
-    dec2, card2 = zoo.get_generator("vae", echo=lines.append)
-    assert lines == []  # loaded, not retrained
+    caplog.clear()
+    dec2, card2 = zoo.get_generator("vae")
+    assert caplog.records == []  # loaded, not retrained
     assert card2["train_seconds"] == card["train_seconds"]
     assert not dec2.training
     with torch.no_grad():
@@ -73,7 +75,7 @@ def test_train_on_first_use_then_load_from_cache(home):
 @pytest.mark.slow
 def test_exclude_class_trains_without_it(home):
     # a torch.device (as the sampler passes it) must work as well as a string
-    trained = zoo.train_generator("gan", exclude_class=3, epochs=1, device=torch.device("cpu"), progress=False, echo=None)
+    trained = zoo.train_generator("gan", exclude_class=3, epochs=1, device=torch.device("cpu"), progress=False)
     assert trained.checkpoint == home / "gan" / "mnist-no3" / "model.pt"
     card = trained.card
     assert card["exclude_class"] == 3 and card["class_counts"][3] == 0
@@ -112,7 +114,7 @@ def test_truncated_checkpoint_is_one_line_error(home):
     _fake_vae_checkpoint(path)
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(CheckpointError) as info:
-        zoo.get_generator("vae", echo=None)
+        zoo.get_generator("vae")
     msg = str(info.value)
     assert str(path) in msg and "levelsets train vae --dataset mnist" in msg and "\n" not in msg
 
@@ -121,7 +123,7 @@ def test_wrong_latent_size_is_one_line_error(home):
     path = zoo.checkpoint_path("vae")
     _fake_vae_checkpoint(path, latent_dim=4)
     with pytest.raises(CheckpointError) as info:
-        zoo.get_generator("vae", echo=None)
+        zoo.get_generator("vae")
     msg = str(info.value)
     assert "latent_dim" in msg and str(path) in msg and "levelsets train vae --dataset mnist" in msg
 
@@ -130,11 +132,11 @@ def test_wrong_kind_and_wrong_exclude_class(home):
     path = zoo.checkpoint_path("gan")
     _fake_vae_checkpoint(path)  # a VAE where a GAN should be
     with pytest.raises(CheckpointError, match="vae model, but a gan is needed"):
-        zoo.get_generator("gan", echo=None)
+        zoo.get_generator("gan")
     path3 = zoo.checkpoint_path("vae", exclude_class=3)
     _fake_vae_checkpoint(path3)  # says exclude_class None
     with pytest.raises(CheckpointError, match="exclude_class"):
-        zoo.get_generator("vae", exclude_class=3, echo=None)
+        zoo.get_generator("vae", exclude_class=3)
 
 
 def test_weights_not_matching_architecture(home):
@@ -145,4 +147,4 @@ def test_weights_not_matching_architecture(home):
     config = {**VaeConfig().to_dict(), "dataset": "mnist", "exclude_class": None}  # claims default sizes
     save_checkpoint(path, kind="vae", config=config, state_dict=model.state_dict(), card={})
     with pytest.raises(CheckpointError, match="does not match the model"):
-        zoo.get_generator("vae", echo=None)
+        zoo.get_generator("vae")

@@ -40,13 +40,13 @@ def test_training_set_for_shapes_with_labels_and_runs(tmp_path):
 def test_bad_input_fails_before_training(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(LevelsetsError, match="is empty"):
-        train_with_soft_labels("shapes", n_train=16, augment=[tmp_path / "empty"], out=tmp_path / "m.pt", echo=None)
+        train_with_soft_labels("shapes", n_train=16, augment=[tmp_path / "empty"], out=tmp_path / "m.pt")
     with pytest.raises(LevelsetsError, match="unknown --method"):
-        train_with_soft_labels("shapes", method="dropout", out=tmp_path / "m.pt", echo=None)
+        train_with_soft_labels("shapes", method="dropout", out=tmp_path / "m.pt")
     labels = tmp_path / "l.json"
     labels.write_text(json.dumps({"99": [0.5, 0.5]}))
     with pytest.raises(LevelsetsError, match="matches no example"):
-        train_with_soft_labels("shapes", n_train=16, soft_labels=labels, out=tmp_path / "m.pt", echo=None)
+        train_with_soft_labels("shapes", n_train=16, soft_labels=labels, out=tmp_path / "m.pt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "l.json"]
 
 
@@ -55,7 +55,7 @@ def test_train_shapes_with_mixup_and_augment(tmp_path):
     make_run(tmp_path / "run")
     model, card = train_with_soft_labels(
         "shapes", method="mixup", method_options={"alpha": 0.4}, augment=[tmp_path / "run"], deaggregate=True,
-        n_train=256, n_heldout=128, epochs=1, progress=False, device="cpu", out=tmp_path / "m.pt", echo=None,
+        n_train=256, n_heldout=128, epochs=1, progress=False, device="cpu", out=tmp_path / "m.pt",
     )
     assert card["method"] == "mixup" and card["method_settings"]["alpha"] == 0.4
     assert card["training_data"]["total_examples"] == 272 and card["training_data"]["deaggregate"]
@@ -72,7 +72,7 @@ def test_soft_training_is_reproducible_and_records_precision(tmp_path):
     runs = []
     for i, amp in enumerate((True, False)):
         model, card = train_with_soft_labels("shapes", method="ent-wc", n_train=48, n_heldout=16, epochs=1, progress=False,
-                                             device="cpu", out=tmp_path / f"m{i}.pt", echo=None, mixed_precision=amp)
+                                             device="cpu", out=tmp_path / f"m{i}.pt", mixed_precision=amp)
         assert card["settings"]["mixed_precision"] is amp and card["history"]["mixed_precision"] is False
         runs.append((model.state_dict(), card["history"]["train_loss"]))
     (a, loss_a), (b, loss_b) = runs

@@ -12,10 +12,10 @@ def tiny_mnist_models(_isolated_model_home):
     from levelsets.generative.zoo import checkpoint_path, get_generator
 
     if not classifier_path("mnist").exists():
-        get_classifier("mnist", seed=0, device="cpu", echo=None, n_train=1000, epochs=1, progress=False)
+        get_classifier("mnist", seed=0, device="cpu", n_train=1000, epochs=1, progress=False)
     for kind in ("vae", "gan"):
         if not checkpoint_path(kind).exists():
-            get_generator(kind, epochs=1, seed=0, device="cpu", echo=None, progress=False)
+            get_generator(kind, epochs=1, seed=0, device="cpu", progress=False)
     return _isolated_model_home
 
 

@@ -79,7 +79,7 @@ def test_target_labeler_with_repeat(tmp_path):
         particles=12, steps=8, burn_in=4, n_train=200, epochs=1, eval_size=60, heldout_size=60, augment_repeat=2,
         seed=4, device="cpu", out=out, progress=False,
     )
-    result = run_loop(settings, echo=lambda _m: None)
+    result = run_loop(settings)
     assert [row["round"] for row in result.table] == [0, 1]
     assert result.table[1]["augmenting_runs"] == 2 and result.table[1]["added_this_round"] == 12
     card = json.loads((out / "round_1" / "classifier.card.json").read_text())
@@ -138,7 +138,7 @@ def test_elicited_labeler_adds_the_labelled_stimuli_once(tmp_path):
     out = tmp_path / "loop"
     result = run_loop(LoopSettings(world="shapes", rounds=2, labeler="elicited", elicited_labels=labels, stimuli=stim,
                                    n_train=100, epochs=1, eval_size=40, heldout_size=40, device="cpu", out=out,
-                                   progress=False), echo=lambda _m: None)
+                                   progress=False))
     assert [row["added_this_round"] for row in result.table] == [0, 7, 0]
     assert [row["augmenting_runs"] for row in result.table] == [0, 2, 2]
     for r in (1, 2):

@@ -110,7 +110,7 @@ def test_killed_workers_and_failing_cells_still_give_a_complete_table(tmp_path, 
     )
     cell_fn = functools.partial(faulty_cell, marker_dir=str(markers))
     cell_fn.__name__ = "faulty_cell"  # ray.remote wants a name
-    result = sweep_mod.run_sweep(spec, echo=lambda _: None, cell_fn=cell_fn)
+    result = sweep_mod.run_sweep(spec, cell_fn=cell_fn)
 
     record = json.loads((out / "sweep.json").read_text())
     assert record == json.loads(json.dumps(result.record))
@@ -149,7 +149,8 @@ def test_resume_joins_a_running_cluster_and_runs_only_missing_cells(tmp_path, ti
 
     address = ray_local.get_runtime_context().gcs_address  # a second driver joins this cluster
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([sys.executable, "-c", "from levelsets.cli import main; main()", *base, "--seeds", "0,1",
+    loud = [arg for arg in base if arg != "--quiet"]  # the "Resuming" note is INFO: --quiet would hide it
+    proc = subprocess.run([sys.executable, "-c", "from levelsets.cli import main; main()", *loud, "--seeds", "0,1",
                            "--resume", "--address", address], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     record = json.loads((out / "sweep.json").read_text())
@@ -158,7 +159,8 @@ def test_resume_joins_a_running_cluster_and_runs_only_missing_cells(tmp_path, ti
     assert "resumed" not in cells["confident_house-exact-seed1"]
     assert (out / "confident_house-exact-seed0" / "summary.json").stat().st_mtime_ns == stamp  # not redone
     assert record["cluster"]["address"] == address and not record["cluster"]["started_here"]
-    assert "1 of 2 cells already finished" in proc.stdout
+    assert "1 of 2 cells already finished" in proc.stderr and "already finished" not in proc.stdout  # a note, on stderr
+    assert f"Wrote {out / 'sweep.json'}" in proc.stdout  # the result, on stdout
 
 
 def _free_port() -> int:
@@ -226,7 +228,7 @@ def test_model_files_reach_a_node_with_an_empty_model_home(tmp_path, tiny_shapes
     from levelsets.sampling import SampleJob
     from levelsets.worlds import load_world
 
-    world = load_world("shapes", echo=lambda _: None)
+    world = load_world("shapes")
     files = sweep_cell.model_files(world, SampleJob(world="shapes", out=tmp_path / "x"))
     assert set(files) == {"classifier/shapes/model.pt", "classifier/shapes/model.card.json"}
     monkeypatch.setenv("LEVELSETS_HOME", str(tmp_path / "node"))

@@ -11,5 +11,5 @@ def test_the_probe_does_not_move_the_global_rng(toy_package):
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    load_world(toy_package, echo=None)
+    load_world(toy_package)
     torch.testing.assert_close(torch.rand(3), expected)

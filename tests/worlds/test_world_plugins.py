@@ -122,7 +122,7 @@ def test_package_module_spec_and_python_api(tmp_path, monkeypatch):
     from levelsets.sampling import SampleJob
     from levelsets.worlds import load_world
 
-    world = load_world("mypkg.worlds:make_world", echo=None)
+    world = load_world("mypkg.worlds:make_world")
     assert isinstance(world, World) and world.name == "worlds" and world.prior_name == "narrow"
     assert world.latent_dim == 3 and world.source["module"] == "mypkg.worlds"
     job = SampleJob(world="mypkg.worlds:make_world", target="0.3,0.7", out=tmp_path / "o")

@@ -52,7 +52,7 @@ def test_a_package_registers_a_named_world(toy_package, monkeypatch):
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points({"toy": toy_package}))
     assert world_specs.registered_worlds()["toy"][0] == toy_package
-    world = load_world("toy", "narrow", echo=None)
+    world = load_world("toy", "narrow")
     assert world.name == "toy" and world.prior_name == "narrow" and world.latent_names == ("u", "v")
     assert float(world.prior.base_dist.scale[0]) == 0.5
     described = world.describe()
@@ -120,7 +120,7 @@ def test_numpy_and_scikit_learn_classifiers_are_wrapped(tmp_path):
                 return np.stack([flat[:, 0], 1 - flat[:, 0]], axis=1)
     """)
     (tmp_path / "sk_world.py").write_text(source)
-    world = load_world(f"{tmp_path / 'sk_world.py'}:make_world", echo=None)
+    world = load_world(f"{tmp_path / 'sk_world.py'}:make_world")
     z = torch.zeros(3, 2)
     probs = world.classifier(world.decoder(z))
     assert isinstance(probs, torch.Tensor) and probs.shape == (3, 2)

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ from levelsets.classifiers.training import TrainingMethod, TrainSettings, fit
 from levelsets.devices import resolve_device
 from levelsets.errors import CheckpointError, LevelsetsError
 from levelsets.home import model_dir
+
+log = logging.getLogger(__name__)
 
 CLASSIFIER_NAMES = ("shapes", "mnist", "mnist-resnet", "cifar10")
 NUM_CLASSES = {"shapes": 2, "mnist": 10, "mnist-resnet": 10, "cifar10": 10}
@@ -139,11 +141,11 @@ def _shapes_data(n_train: int, n_heldout: int, seed: int):
     return train.soft("onehot"), heldout, data
 
 
-def _mnist_data(data_dir: str | Path | None, n_train: int | None, seed: int, echo: Callable[[str], object] | None):
+def _mnist_data(data_dir: str | Path | None, n_train: int | None, seed: int):
     from levelsets.data.mnist import load_mnist
 
-    tr = load_mnist("train", data_dir=data_dir, echo=echo)
-    ho = load_mnist("heldout", data_dir=data_dir, echo=echo)
+    tr = load_mnist("train", data_dir=data_dir)
+    ho = load_mnist("heldout", data_dir=data_dir)
     x, y = torch.from_numpy(tr.images).float(), torch.from_numpy(tr.labels).long()
     if n_train is not None and n_train < len(y):
         idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:n_train]
@@ -154,11 +156,11 @@ def _mnist_data(data_dir: str | Path | None, n_train: int | None, seed: int, ech
     return train, heldout, data
 
 
-def _cifar10_data(data_dir: str | Path | None, download: bool, n_train: int | None, seed: int, echo: Callable[[str], object] | None):
+def _cifar10_data(data_dir: str | Path | None, download: bool, n_train: int | None, seed: int):
     from levelsets.data.cifar10 import load_cifar10
 
-    tr = load_cifar10("train", data_dir=data_dir, download=download, echo=echo)
-    ho = load_cifar10("heldout", data_dir=data_dir, echo=echo)
+    tr = load_cifar10("train", data_dir=data_dir, download=download)
+    ho = load_cifar10("heldout", data_dir=data_dir)
     x, y = torch.from_numpy(tr.images), torch.from_numpy(tr.labels)
     if n_train is not None and n_train < len(y):
         idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:n_train]
@@ -185,10 +187,13 @@ def train_classifier(
     extra_card: dict[str, Any] | None = None,
     width: int | None = None,
     download: bool = False,
-    echo: Callable[[str], object] | None = print,
     **overrides: Any,
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Train a zoo classifier, save its checkpoint and model card, and return both.
+
+    Logs nothing: :func:`training_summary` turns the card into a one-line report (the caller's:
+    ``levelsets train classifier`` prints it, :func:`get_classifier` logs it); the checkpoint's
+    path is ``card["path"]``.
 
     Parameters
     ----------
@@ -228,8 +233,6 @@ def train_classifier(
         Channels of the first stage (``None``: the architecture's default).
     download:
         CIFAR-10 only: fetch the data with torchvision when ``data_dir`` lacks it (online).
-    echo:
-        Where the one-line summary goes (``None`` for silence).
 
     Returns
     -------
@@ -264,11 +267,11 @@ def train_classifier(
     elif name == "cifar10":
         if n_heldout is not None:
             raise LevelsetsError("the CIFAR-10 held-out split (the test batch) is fixed; do not set n_heldout")
-        train, heldout, data = _cifar10_data(data_dir, download, n_train, seed, echo)
+        train, heldout, data = _cifar10_data(data_dir, download, n_train, seed)
     else:
         if n_heldout is not None:
             raise LevelsetsError("the MNIST held-out split is fixed; do not set n_heldout")
-        train, heldout, data = _mnist_data(data_dir, n_train, seed, echo)
+        train, heldout, data = _mnist_data(data_dir, n_train, seed)
     if train_data is not None and heldout_data is None:
         train = train_data
         data = {**data, "n_train": len(train_data), "source": f"custom training data ({len(train_data)} examples); held out: {data['source']}"}
@@ -307,13 +310,14 @@ def train_classifier(
         card.update(extra_card)
     save_checkpoint(path, kind="classifier", config=model.config, state_dict=model.state_dict(), card=card)
     card = {"kind": "classifier", "config": model.config, **card}
-    if echo is not None:
-        line = f"{name} classifier: held-out accuracy {acc:.2%} on {data['n_heldout']:,} {'digits' if name.startswith('mnist') else 'images'}"
-        if bayes is not None:
-            line += f" (Bayes-optimal {bayes:.2%})"
-        echo(f"{line}; trained in {seconds:.0f} s on {data['source']}")
-        echo(f"checkpoint: {path}\nmodel card: {card_path(path)}")
     return model.eval(), card
+
+
+def training_summary(card: dict[str, Any]) -> str:
+    """One line from a classifier's model card: held-out accuracy (shapes: and the Bayes-optimal one), time, data."""
+    bayes = f" (Bayes-optimal {card['bayes_accuracy']:.2%})" if "bayes_accuracy" in card else ""
+    return (f"{card['name']} classifier: held-out accuracy {card['heldout_accuracy']:.2%} on {card['n_heldout']:,} "
+            f"{'digits' if card['name'].startswith('mnist') else 'images'}{bayes}; trained in {card['train_seconds']:.0f} s on {card['data']}")
 
 
 def _class_names(name: str) -> tuple[str, ...]:
@@ -361,13 +365,12 @@ def get_classifier(
     train_if_missing: bool = True,
     seed: int = 0,
     device: str | torch.device = "auto",
-    echo: Callable[[str], object] | None = print,
     **overrides: Any,
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Return the cached zoo classifier ``name`` (eval mode, on ``device``) and its model card.
 
-    When ``<model home>/classifier/<name>/model.pt`` is missing and ``train_if_missing``, prints
-    one line saying so and trains the default recipe (``seed`` and settings ``overrides`` apply
+    When ``<model home>/classifier/<name>/model.pt`` is missing and ``train_if_missing``, logs
+    one line saying so (INFO) and trains the default recipe (``seed`` and settings ``overrides`` apply
     only then), caching it. A cached model is returned whatever seed it was trained with; its
     card says which.
 
@@ -387,15 +390,11 @@ def get_classifier(
             )
         if not train_if_missing:
             raise CheckpointError(f"no {name} classifier at {path}; train one with `{retrain_command(name)}`")
-        if echo is not None:
-            home = path.parent.parent.parent
-            what = (
-                f"{DEFAULT_N_TRAIN['shapes']:,} generated images"
-                if name == "shapes" and "n_train" not in overrides
-                else ("generated images" if name == "shapes" else "MNIST digits")
-            )
-            took = "a minute or two" if name == "mnist-resnet" else "about a minute"
-            echo(f"No {name} classifier in {home}; training one on {what} ({took}) ...")
-        model, card = train_classifier(name, seed=seed, device=device, echo=echo, **overrides)
+        what = ("MNIST digits" if name != "shapes" else "generated images" if "n_train" in overrides
+                else f"{DEFAULT_N_TRAIN['shapes']:,} generated images")
+        took = "a minute or two" if name == "mnist-resnet" else "about a minute"
+        log.info(f"No {name} classifier in {path.parent.parent.parent}; training one on {what} ({took}) ...")
+        model, card = train_classifier(name, seed=seed, device=device, **overrides)
+        log.info(training_summary(card))
         return model, card
     return load_classifier(path, name, device=device)

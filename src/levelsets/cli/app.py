@@ -6,6 +6,11 @@ here. Command modules import torch and friends *inside* the command functions, s
 
 User mistakes raise :class:`levelsets.errors.LevelsetsError`; :class:`_Group` turns them into one
 line on stderr and exit status 2, both for the console script and for ``typer.testing.CliRunner``.
+
+Notes (the library's INFO records on the ``levelsets`` logger) go to stderr: :class:`_Group`
+configures logging once per invocation (:func:`levelsets.logs.configure_cli`), and a command with
+``--quiet`` lowers it to warnings. A command's result (tables, ``--json``, "Wrote <path>") is
+printed on stdout by the command itself.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ EXIT_USER_ERROR = 2
 
 
 class _Group(TyperGroup):
-    """Top-level group: a :class:`LevelsetsError` becomes ``error: <message>`` and exit 2."""
+    """Top-level group: notes on stderr; a :class:`LevelsetsError` becomes ``error: <message>`` and exit 2."""
 
     def invoke(self, ctx: click.Context):  # noqa: D102
+        from levelsets.logs import configure_cli
+
+        configure_cli()
         try:
             return super().invoke(ctx)
         except LevelsetsError as exc:

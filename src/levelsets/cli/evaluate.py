@@ -74,7 +74,7 @@ def evaluate(
     else:
         # the split seed stays 0: the zoo models train on split 0
         eval_set = eval_set_from_labels(eval_labels, images, data_dir=data_dir)
-    model, info = load_classifier(classifier, seed=seed, device=device, echo=typer.echo)
+    model, info = load_classifier(classifier, seed=seed, device=device)
     output = run_evaluation(model, eval_set, out, plot=plot, settings=settings, classifier_info=info, seed=seed, device=device)
     m = output.result.metrics
     typer.echo(

@@ -17,7 +17,7 @@ from levelsets.workflows.loop_settings import LoopSettings
 @job_options(LoopSettings, exclude=("progress",))
 def loop(
     *,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, and notes only at warning level."),
     **settings: Any,
 ) -> None:
     """Close the loop: each round samples level sets of the current classifier, labels them, retrains and evaluates.
@@ -27,9 +27,12 @@ def loop(
     stimuli to DIR (the running `levelsets elicit serve DIR` takes them up), waits for the responses
     and trains on them.
     """
+    from levelsets.logs import configure_cli
     from levelsets.workflows.loop import run_loop
 
-    result = run_loop(LoopSettings(**settings, progress=not quiet), echo=typer.echo)
+    configure_cli(quiet=quiet)
+    result = run_loop(LoopSettings(**settings, progress=not quiet))
+    typer.echo(f"Wrote {result.out}")
     typer.echo((result.out / "table.md").read_text())
 
 

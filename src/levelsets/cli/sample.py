@@ -20,7 +20,7 @@ from levelsets.sampling import SampleJob
 def sample(
     *,
     json_output: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of a table."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, and notes only at warning level."),
     **job: Any,
 ) -> None:
     """Sample images whose predicted probabilities match TARGET, staying in-distribution.
@@ -28,14 +28,17 @@ def sample(
     Writes samples.npz, grid.png, latents.png, trace.nc (ArviZ) and summary.json into --out.
     Missing models are trained first (and cached in $LEVELSETS_HOME).
     """
+    from levelsets.logs import configure_cli
     from levelsets.sampling import run_sample_job
 
-    echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
-    result = run_sample_job(SampleJob(**job, progress=not quiet), echo=echo)
-    if json_output:
+    configure_cli(quiet=quiet)
+    result = run_sample_job(SampleJob(**job, progress=not quiet))
+    if json_output:  # stdout holds the JSON alone
         typer.echo(json.dumps(result.summary, indent=2))
+        typer.echo(f"Wrote {result.out}", err=True)
     else:
         _print_table(result.summary)
+        typer.echo(f"Wrote {result.out}")
 
 
 _SHOWN = (

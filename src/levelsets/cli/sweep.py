@@ -37,7 +37,7 @@ def sweep(
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, or a range: 0,1,2 or 0-9."),
     *,
     json_output: bool = typer.Option(False, "--json", help="Print sweep.json to stdout instead of a table."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar (cells never show their own)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar (cells never show their own), and notes only at warning level."),
     **options: Any,
 ) -> None:
     """Run `levelsets sample` for every target × prior × seed, one Ray task per cell.
@@ -46,21 +46,22 @@ def sweep(
     cell with its summary (or error) and --out/sweep.md is the table. Missing models are trained
     once, before the cells start. Without --address a local Ray cluster is started and stopped.
     """
+    from levelsets.logs import configure_cli
     from levelsets.workflows.sweep import run_sweep
 
+    configure_cli(quiet=quiet)
     own = {p.name: options.pop(p.name) for p in _SPEC_OPTIONS}
     spec = SweepSpec(
         targets=split_list(targets, "--targets"),
         priors=split_list(priors, "--priors") if priors is not None else None,
         seeds=parse_seeds(seeds), options=options, progress=not quiet, command=_command_line(ctx), **own,
     )
-    echo = (lambda msg: typer.echo(msg, err=True)) if json_output else typer.echo
-    result = run_sweep(spec, echo=echo)
+    result = run_sweep(spec)
     if json_output:
         typer.echo(json.dumps(result.record, indent=2))
     else:
         _print_table(result.record)
-        echo(f"Wrote {result.out / 'sweep.json'} and {result.out / 'sweep.md'}")
+        typer.echo(f"Wrote {result.out / 'sweep.json'} and {result.out / 'sweep.md'}")
     if result.failed:
         typer.echo(f"{result.failed} of {len(result.record['cells'])} cells failed; their errors are in sweep.json", err=True)
         raise typer.Exit(1)

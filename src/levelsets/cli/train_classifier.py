@@ -6,6 +6,7 @@ command so that ``levelsets --help`` stays fast.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,8 @@ import typer
 
 from levelsets.cli.common import DeviceOption, SeedOption
 from levelsets.errors import LevelsetsError
+
+log = logging.getLogger(__name__)
 
 WORLDS = ("shapes",)
 DATASETS = ("mnist", "mnist-resnet", "cifar10")
@@ -32,7 +35,7 @@ def classifier(
     download: Annotated[bool, typer.Option("--download", help="cifar10: fetch CIFAR-10 with torchvision into --data-dir (or the model home) when it is not there (needs internet).")] = False,
     width: Annotated[int | None, typer.Option("--width", help="Channels of the network's first stage (default: the architecture's; 64 for the ResNet-18). Small values make quick test models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the checkpoint here (a .pt file or a directory) instead of the model-home cache.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars, and notes only at warning level.")] = False,
     method: Annotated[str, typer.Option("--method", help="Training objective: ce, label-smoothing, mixup, mix-maxent or ent-wc.")] = "ce",
     soft_labels: Annotated[Path | None, typer.Option("--soft-labels", help="Soft-label JSON (levelsets labels build); its ids index the training examples.")] = None,
     augment: Annotated[list[Path] | None, typer.Option("--augment", metavar="RUN_DIR", help="A `levelsets sample` run directory whose samples are added (repeatable).")] = None,
@@ -45,6 +48,9 @@ def classifier(
     endpoints: Annotated[str, typer.Option("--endpoints", help="Mixup / Ent-WC endpoints: hard (one-hot of the argmax) or soft (labels as given).")] = "hard",
 ) -> None:
     """Train a classifier (progress bar), report held-out accuracy, save checkpoint + model card."""
+    from levelsets.logs import configure_cli
+
+    configure_cli(quiet=quiet)
     if (world is None) == (dataset is None):
         raise LevelsetsError("give exactly one of --world shapes or --dataset mnist|cifar10")
     if world is not None and world not in WORLDS:
@@ -71,15 +77,15 @@ def classifier(
         from levelsets.data.cifar10 import load_cifar10
 
         # fails here, in one line, when the data is absent (and fetches it first with --download)
-        load_cifar10("heldout", data_dir=data_dir, download=download, echo=typer.echo)
+        load_cifar10("heldout", data_dir=data_dir, download=download)
 
     if method != "ce" or soft_labels is not None or augment or deaggregate:
         # Soft-label training (levelsets.softlabels): writes to --out, or to the model home's
         # "<name>-<method>" entry, never over the default classifier.
         from levelsets.softlabels.soft_training import train_with_soft_labels
 
-        typer.echo(f"training the {name} classifier with --method {method} ...")
-        train_with_soft_labels(
+        log.info(f"training the {name} classifier with --method {method} ...")
+        _, card = train_with_soft_labels(
             name,
             method=method,
             method_options={"alpha": alpha, "beta": smoothing, "kappa": kappa, "weight": entropy_weight, "endpoints": endpoints},
@@ -98,14 +104,14 @@ def classifier(
             lr=lr,
             width=width,
             progress=not quiet,
-            echo=typer.echo,
         )
+        _report(card)
         return
 
     from levelsets.classifiers.zoo import train_classifier
 
-    typer.echo(f"training the {name} classifier ...")
-    train_classifier(
+    log.info(f"training the {name} classifier ...")
+    _, card = train_classifier(
         name,
         n_train=n_train,
         n_heldout=n_heldout,
@@ -118,8 +124,16 @@ def classifier(
         lr=lr,
         width=width,
         progress=not quiet,
-        echo=typer.echo,
     )
+    _report(card)
+
+
+def _report(card: dict) -> None:
+    """The command's result on stdout: held-out accuracy, where the checkpoint and its model card are."""
+    from levelsets.checkpoints import card_path
+    from levelsets.classifiers.zoo import training_summary
+
+    typer.echo(f"{training_summary(card)}\ncheckpoint: {card['path']}\nmodel card: {card_path(card['path'])}")
 
 
 def register(train_app: typer.Typer) -> None:

@@ -33,7 +33,6 @@ def _train(
         data_dir=data_dir,
         download=download,
         out=out,
-        echo=typer.echo,
     )
     card = trained.card
     losses = ", ".join(f"{k} {v:.3g}" for k, v in card.get("final_losses", {}).items())

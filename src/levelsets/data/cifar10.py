@@ -21,9 +21,10 @@ checked for shape, dtype and label range.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -33,6 +34,8 @@ import numpy as np
 from levelsets.data.labelled_images import LabelledImages
 from levelsets.errors import LevelsetsError
 from levelsets.softlabels.class_sets import CIFAR10_CLASSES
+
+log = logging.getLogger(__name__)
 
 IMAGE_SHAPE: tuple[int, int, int] = (3, 32, 32)
 """(channels, height, width) of one CIFAR-10 image."""
@@ -210,7 +213,6 @@ def load_cifar10(
     *,
     data_dir: str | Path | None = None,
     download: bool = False,
-    echo: Callable[[str], object] | None = None,
 ) -> Cifar10Data:
     """Load CIFAR-10's training set (``"train"``, 50,000) or test set (``"heldout"``, 10,000).
 
@@ -223,9 +225,8 @@ def load_cifar10(
         ``<model home>/datasets`` (where ``download=True`` puts it).
     download:
         Fetch the python release with torchvision when it is not there yet (needs internet;
-        a failed download is an error, not a fallback).
-    echo:
-        Where a one-line note about a download goes (``None`` for silence).
+        a failed download is an error, not a fallback); a download is announced by a note
+        (INFO, logger ``levelsets.data.cifar10``).
 
     Returns
     -------
@@ -245,8 +246,7 @@ def load_cifar10(
         raise LevelsetsError(f"--data-dir {root} is a file; give the folder holding cifar-10-batches-py")
     folder = find_batches_dir(root)
     if folder is None and download:
-        if echo is not None:
-            echo(f"downloading CIFAR-10 (python release, about 170 MB) into {root} with torchvision ...")
+        log.info(f"downloading CIFAR-10 (python release, about 170 MB) into {root} with torchvision ...")
         _download(root)
         folder = find_batches_dir(root)
     if folder is None:

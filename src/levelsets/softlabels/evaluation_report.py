@@ -25,7 +25,7 @@ from levelsets.softlabels.evaluation_sets import EvalSet
 NAMED_CLASSIFIERS = ("shapes", "mnist", "cifar10")
 
 
-def load_classifier(spec: str | Path, *, seed: int = 0, device: str = "auto", echo=print) -> tuple[torch.nn.Module, dict]:
+def load_classifier(spec: str | Path, *, seed: int = 0, device: str = "auto") -> tuple[torch.nn.Module, dict]:
     """Load a classifier by name (``shapes`` / ``mnist``: the model home, trained if missing; ``cifar10``:
     the model home, never trained implicitly) or checkpoint path.
 
@@ -41,7 +41,7 @@ def load_classifier(spec: str | Path, *, seed: int = 0, device: str = "auto", ec
     if text in NAMED_CLASSIFIERS:
         from levelsets.classifiers.zoo import get_classifier
 
-        model, card = get_classifier(text, seed=seed, device=device, echo=echo)
+        model, card = get_classifier(text, seed=seed, device=device)
         return model.eval(), {"classifier": text, "card": card}
     path = Path(text)
     if not path.exists():

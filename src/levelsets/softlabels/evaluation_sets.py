@@ -185,7 +185,7 @@ def eval_set_from_labels(
         from levelsets.data.mnist import load_mnist
         from levelsets.softlabels.class_sets import MNIST_CLASSES
 
-        data = load_mnist("heldout", seed=seed, echo=None)
+        data = load_mnist("heldout", seed=seed)
         pool, names, what = data.images, MNIST_CLASSES, f"MNIST held-out ({data.source})"
         true_classes = np.asarray(data.labels, dtype=np.int64)
     else:

@@ -22,7 +22,7 @@ Base data (ids of a soft-label file index these examples):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def recipe_base_data(name: str, *, n_train: int | None = None, seed: int = 0, da
         from levelsets.data.mnist import load_mnist
         from levelsets.softlabels.class_sets import MNIST_CLASSES
 
-        data = load_mnist("train", data_dir=data_dir, echo=None)
+        data = load_mnist("train", data_dir=data_dir)
         x, y = torch.as_tensor(data.images).float(), torch.as_tensor(data.labels).long()
         if n_train is not None and n_train < len(y):
             x, y = x[:n_train], y[:n_train]
@@ -155,7 +155,6 @@ def train_with_soft_labels(
     device: str = "auto",
     data_dir: str | Path | None = None,
     out: str | Path | None = None,
-    echo: Callable[[str], object] | None = print,
     **overrides: Any,
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Train ``shapes`` or ``mnist`` with a soft-label method and extra labelled data.
@@ -175,7 +174,7 @@ def train_with_soft_labels(
         Checkpoint path (file or directory). Default ``<model home>/classifier/<name>-<method>/
         model.pt``, so that the zoo's default ``<name>`` classifier is never replaced by a model
         trained another way.
-    n_train, seed, device, data_dir, echo, overrides:
+    n_train, seed, device, data_dir, overrides:
         Passed to :func:`levelsets.classifiers.zoo.train_classifier` (``overrides`` are
         :class:`~levelsets.classifiers.training.TrainSettings` fields such as ``epochs``).
 
@@ -223,6 +222,5 @@ def train_with_soft_labels(
         train_data=data.dataset,
         heldout_data=heldout,
         extra_card=extra,
-        echo=echo,
         **overrides,
     )

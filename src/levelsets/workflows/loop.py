@@ -62,8 +62,8 @@ to ``out`` then (:func:`levelsets.artifacts.atomic_output_dir`).
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,8 @@ from levelsets.workflows.loop_evaluation import (
     markdown_table,
 )
 from levelsets.workflows.loop_settings import LoopSettings
+
+log = logging.getLogger(__name__)
 
 _RUN_KEYS = ("delta", "within_tolerance", "distinct", "acceptance_rate", "exact_posterior_mean",
              "exact_posterior_mean_abs_deviation", "wall_seconds")
@@ -118,8 +120,7 @@ def _elicited_augment(settings: LoopSettings, out_dir: Path) -> tuple[list[Path]
     return elicited_label_files(Path(settings.stimuli), Path(settings.elicited_labels), out_dir)
 
 
-def _live_round(settings: LoopSettings, r: int, runs: list, names: list[str], labelled, round_dir: Path,
-                echo: Callable[[str], None]) -> dict[str, Any]:
+def _live_round(settings: LoopSettings, r: int, runs: list, names: list[str], labelled, round_dir: Path) -> dict[str, Any]:
     """Round ``r`` of live elicitation: choose, add to the study, wait, collect (module docstring)."""
     from levelsets.elicitation.live_rounds import (
         add_stimulus_round,
@@ -140,18 +141,18 @@ def _live_round(settings: LoopSettings, r: int, runs: list, names: list[str], la
     how = ("spread by k-center (no elicited labels yet)" if choice.rule == "diverse" else
            f"where f_{r - 1} and the elicited labels disagree most (mean total variation {choice.mean_disagreement['chosen']:.3f} "
            f"vs {choice.mean_disagreement['candidates']:.3f} over all {choice.candidates} candidates)")
-    echo(f"Round {r}: added {len(ids)} stimuli in {len(new.batches)} batches to the study {settings.study} "
-         f"(round {r}), chosen {how}")
+    log.info(f"Round {r}: added {len(ids)} stimuli in {len(new.batches)} batches to the study {settings.study} "
+             f"(round {r}), chosen {how}")
     limit = "no time limit" if settings.timeout is None else f"at most {settings.timeout:g} s"
-    echo(f"  waiting for {settings.wait_responses} responses per stimulus (database {settings.db}, "
-         f"checked every {settings.poll_seconds:g} s, {limit}) ...")
+    log.info(f"  waiting for {settings.wait_responses} responses per stimulus (database {settings.db}, "
+             f"checked every {settings.poll_seconds:g} s, {limit}) ...")
     counts = wait_for_responses(settings.db, settings.study, ids, per_stimulus=settings.wait_responses,
-                                poll_seconds=settings.poll_seconds, timeout=settings.timeout, echo=echo,
+                                poll_seconds=settings.poll_seconds, timeout=settings.timeout,
                                 progress=settings.progress)
     collected = collect_labels(settings.db, settings.study, round_dir / "elicited",
                                class_names=runs[0].class_names)
-    echo(f"  {collected['counts']['cifar10s_responses']} responses on {collected['labelled']} stimuli so far "
-         f"({sum(counts.values())} on this round's); labels in {collected['labels']}")
+    log.info(f"  {collected['counts']['cifar10s_responses']} responses on {collected['labelled']} stimuli so far "
+             f"({sum(counts.values())} on this round's); labels in {collected['labels']}")
     summary = {
         "round": r, "stimuli_dir": str(stimulus_dir), "rule": choice.rule, "candidates": choice.candidates,
         "stimuli": len(ids), "batches": len(new.batches), "responses_this_round": counts,
@@ -163,8 +164,12 @@ def _live_round(settings: LoopSettings, r: int, runs: list, names: list[str], la
             "labelled": labelled_samples(collected["runs"], collected["label_files"])}
 
 
-def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> LoopResult:
-    """Run the loop of the module docstring and write its table, plot and per-round artifacts."""
+def run_loop(settings: LoopSettings) -> LoopResult:
+    """Run the loop of the module docstring and write its table, plot and per-round artifacts.
+
+    Each round's progress is logged at INFO on the ``levelsets.workflows.loop`` logger ("Round r:
+    ...", then its metrics); the caller reports ``settings.out`` (the CLI prints "Wrote <out>").
+    """
     from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
     from levelsets.devices import resolve_device
     from levelsets.plots import plot_rounds
@@ -195,7 +200,7 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                 settings.world, method=settings.method, augment=[a for a in augment for _ in range(repeat)],
                 augment_labels=[a for a in augment_labels for _ in range(repeat)] or None,
                 label_source=label_source, n_train=settings.n_train, seed=settings.seed, device=str(device),
-                out=round_dir / "classifier.pt", echo=echo, progress=settings.progress, **recipe,
+                out=round_dir / "classifier.pt", progress=settings.progress, **recipe,
             )
 
         def sample_round(r: int, target: str, round_dir: Path):
@@ -207,7 +212,7 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                 seed=settings.seed + 1000 * r, device=str(device), out=round_dir / "runs" / safe,
                 classifier=tmp / f"round_{r - 1}" / "classifier.pt", progress=settings.progress,
             )
-            done = run_sample_job(job, echo=echo)
+            done = run_sample_job(job)
             details.append({"round": r, "target": target, "run": str(Path(f"round_{r}") / "runs" / safe),
                             **{k: done.summary[k] for k in _RUN_KEYS if k in done.summary}})
             return job, safe
@@ -225,7 +230,7 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                     job, safe = sample_round(r, target, round_dir)
                     runs.append(load_run(job.out))
                     names.append(safe)
-                record = _live_round(settings, r, runs, names, labelled, round_dir, echo)
+                record = _live_round(settings, r, runs, names, labelled, round_dir)
                 live_rounds.append(record["summary"])
                 augment[:] = record["collected"]["runs"]
                 augment_labels[:] = record["collected"]["label_files"]
@@ -244,12 +249,12 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                     augment.append(job.out)
                     augment_labels.append(_simulator_labels(settings, job.out, job.seed + 7 * t + 1) if settings.labeler == "simulator" else None)
                     added += settings.samples_per_target
-            echo(f"Round {r}: training on base data + {len(augment)} augmenting run(s) ...")
+            log.info(f"Round {r}: training on base data + {len(augment)} augmenting run(s) ...")
             model, card = train(round_dir)
             metrics = evaluate_round(model, sets, device)
             row = {"round": r, "augmenting_runs": len(augment), "added_this_round": added, **extra, **metrics}
             table.append(row)
-            echo("  " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
+            log.info("  " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
 
         write_json(tmp / "table.json", table)
         (tmp / "table.md").write_text(markdown_table(table))
@@ -263,5 +268,4 @@ def run_loop(settings: LoopSettings, *, echo: Callable[[str], None] = print) -> 
                                      "rounds": live_rounds}
         summary.update(provenance(settings=asdict(settings), seed=settings.seed, data=sets.description))
         write_json(tmp / "summary.json", summary)
-    echo(f"Wrote {settings.out}")
     return LoopResult(out=Path(settings.out), table=table)

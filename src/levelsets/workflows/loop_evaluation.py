@@ -71,7 +71,7 @@ def loop_eval_sets(world: str, *, eval_size: int = 2000, heldout_size: int = 200
                         heldout_posteriors=held.posteriors.double().numpy(), near_classes=near.classes)
     from levelsets.data.mnist import load_mnist
 
-    held = load_mnist("heldout", echo=None)
+    held = load_mnist("heldout")
     images = torch.as_tensor(held.images).float()
     onehot = np.eye(10)[np.asarray(held.labels)]
     return EvalSets(images, onehot, images, np.asarray(held.labels),

@@ -16,6 +16,7 @@ skips the cells already finished in ``out`` (each cell's directory appears only 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import sys
 import time
@@ -36,6 +37,8 @@ from levelsets.workflows.sweep_plan import (
     split_list,
 )
 
+log = logging.getLogger(__name__)
+
 __all__ = ["SweepResult", "SweepSpec", "cell_name", "parse_seeds", "plan", "run_cell", "run_sweep", "split_list"]
 
 
@@ -51,7 +54,7 @@ class SweepResult:
 CellFn = Callable[..., dict[str, Any]]
 
 
-def run_sweep(spec: SweepSpec, *, echo: Callable[[str], None] = print, cell_fn: CellFn = run_cell) -> SweepResult:
+def run_sweep(spec: SweepSpec, *, cell_fn: CellFn = run_cell) -> SweepResult:
     """Run a whole sweep (see the module docstring) and return what ``sweep.json`` holds.
 
     ``cell_fn`` runs in each task with :func:`run_cell`'s signature (tests wrap it to inject
@@ -71,7 +74,7 @@ def run_sweep(spec: SweepSpec, *, echo: Callable[[str], None] = print, cell_fn: 
             probe(address)
     pending = [cell for cell in cells if cell.finished is None]
     if spec.resume:
-        echo(f"Resuming {out}: {len(cells) - len(pending)} of {len(cells)} cells already finished")
+        log.info(f"Resuming {out}: {len(cells) - len(pending)} of {len(cells)} cells already finished")
 
     shared = cells[0].job
     files: dict[str, dict[str, bytes]] = {}
@@ -79,7 +82,7 @@ def run_sweep(spec: SweepSpec, *, echo: Callable[[str], None] = print, cell_fn: 
         seed_everything(pending[0].seed)  # as `levelsets sample --seed <first seed>` would
         world = load_world(shared.world, prior, device=resolve_device(shared.device), seed=pending[0].seed,
                            exclude_class=shared.exclude_class, classifier_path=shared.classifier,
-                           progress=spec.progress, echo=echo)
+                           progress=spec.progress)
         files[prior] = model_files(world, shared)
 
     started = time.perf_counter()

@@ -62,7 +62,8 @@ def run_cell(job: dict[str, Any], model_files: dict[str, bytes], *, model_home: 
     """Run one cell (inside a Ray task): what ``levelsets sample`` runs, with ``threads`` torch threads.
 
     Returns ``{"status": "done", "summary": ...}`` or, for a user error (which a retry cannot fix),
-    ``{"status": "failed", "error": ...}``; both with the job's ``log`` lines. Other exceptions
+    ``{"status": "failed", "error": ...}``; both with the job's ``log``: its notes, the INFO
+    records on the ``levelsets`` logger while it ran (:func:`levelsets.logs.capture`). Other exceptions
     propagate (Ray records them); a dying worker is retried by Ray.
     """
     import torch
@@ -73,9 +74,11 @@ def run_cell(job: dict[str, Any], model_files: dict[str, bytes], *, model_home: 
     install_model_files(model_files)
     torch.set_num_threads(threads)
     sys.argv = list(argv)  # provenance records the sweep's command, not Ray's worker script
-    log: list[str] = []
-    try:
-        result = run_sample_job(SampleJob(**job), echo=log.append)
-    except LevelsetsError as exc:
-        return {"status": "failed", "error": str(exc), "log": log}
+    from levelsets.logs import capture
+
+    with capture() as log:
+        try:
+            result = run_sample_job(SampleJob(**job))
+        except LevelsetsError as exc:
+            return {"status": "failed", "error": str(exc), "log": log}
     return {"status": "done", "summary": result.summary, "log": log}

@@ -99,9 +99,11 @@ def load_world(
     classifier_path: str | Path | None = None,
     train_if_missing: bool = True,
     progress: bool = True,
-    echo: Callable[[str], None] | None = print,
 ) -> World:
     """Build a :class:`World`, training and caching missing models first (built-ins).
+
+    Training a missing model is announced by notes on the ``levelsets`` logger ("training a VAE
+    on ...", :mod:`levelsets.logs`).
 
     Parameters
     ----------
@@ -122,8 +124,6 @@ def load_world(
         Train missing models (else raise a CheckpointError naming the training command).
     progress:
         Show progress bars while training missing models.
-    echo:
-        Where one-line notes go ("training a VAE on ...").
 
     Raises
     ------
@@ -133,7 +133,7 @@ def load_world(
     """
     choice = validate_world(world, prior)
     return call_factory(choice, device=device, seed=seed, exclude_class=exclude_class, classifier_path=classifier_path,
-                        train_if_missing=train_if_missing, progress=progress, echo=echo)
+                        train_if_missing=train_if_missing, progress=progress)
 
 
 def plugin_decoder(summary: dict[str, Any], *, device: Any = "cpu") -> Callable | None:
@@ -144,8 +144,7 @@ def plugin_decoder(summary: dict[str, Any], *, device: Any = "cpu") -> Callable 
     source = summary.get("world_plugin")
     if not source:
         return None
-    world = load_world(source.get("load_spec") or source["spec"], source.get("prior"), device=device, progress=False,
-                       echo=None)
+    world = load_world(source.get("load_spec") or source["spec"], source.get("prior"), device=device, progress=False)
     return world.decoder
 
 
@@ -166,4 +165,4 @@ def class_names(world: str, prior: str | None = None) -> tuple[str, ...]:
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        return tuple(load_world(world, prior, device="cpu", progress=False, echo=None).class_names)
+        return tuple(load_world(world, prior, device="cpu", progress=False).class_names)

@@ -7,7 +7,6 @@ present) and cached in the model home.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from levelsets.worlds.world import World
@@ -26,7 +25,6 @@ def make_world(
     classifier_path: str | Path | None = None,
     train_if_missing: bool = True,
     progress: bool = True,
-    echo: Callable[[str], None] | None = print,
 ) -> World:
     """The MNIST world with prior ``vae`` or ``gan`` (see :func:`levelsets.worlds.load_world`)."""
     import torch
@@ -41,10 +39,10 @@ def make_world(
     if classifier_path is not None:
         model, card = load_classifier(classifier_path, "mnist", device=device)
     else:
-        model, card = get_classifier("mnist", train_if_missing=train_if_missing, seed=seed, device=device, echo=echo,
+        model, card = get_classifier("mnist", train_if_missing=train_if_missing, seed=seed, device=device,
                                      progress=progress)
     decoder, gen_card = get_generator(
-        prior, "mnist", exclude_class=exclude_class, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo,
+        prior, "mnist", exclude_class=exclude_class, train_if_missing=train_if_missing, seed=seed, device=device,
         progress=progress,
     )
     decoder = prepare_for_inference(decoder, device)

@@ -20,7 +20,6 @@ gradient-based move can differentiate f(g(z)) with respect to z.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from levelsets.worlds.world import World
@@ -43,7 +42,6 @@ def make_world(
     classifier_path: str | Path | None = None,
     train_if_missing: bool = True,
     progress: bool = True,
-    echo: Callable[[str], None] | None = print,
 ) -> World:
     """Build the world ``mnist32``, training and caching its two models first when missing.
 
@@ -61,9 +59,7 @@ def make_world(
     train_if_missing:
         Train missing models (else raise a CheckpointError naming the training command).
     progress:
-        Show progress bars while training.
-    echo:
-        Where one-line notes go (``None`` for silence).
+        Show progress bars while training (training is announced on the ``levelsets`` logger).
 
     Returns
     -------
@@ -86,10 +82,10 @@ def make_world(
     if classifier_path is not None:
         model, card = load_classifier(classifier_path, CLASSIFIER, device=device)
     else:
-        model, card = get_classifier(CLASSIFIER, train_if_missing=train_if_missing, seed=seed, device=device, echo=echo,
+        model, card = get_classifier(CLASSIFIER, train_if_missing=train_if_missing, seed=seed, device=device,
                                      progress=progress)
     decoder, gen_card = get_generator(prior, GENERATOR_RECIPE, train_if_missing=train_if_missing, seed=seed,
-                                      device=device, echo=echo, progress=progress)
+                                      device=device, progress=progress)
     # weights frozen (a freshly trained model still has requires_grad on); gradients w.r.t. z and x still flow
     decoder = prepare_for_inference(decoder, device).requires_grad_(False)
     model = prepare_for_inference(model, device).requires_grad_(False)

@@ -5,7 +5,8 @@ A ``--world`` spec (:mod:`levelsets.worlds.world_specs`) names a registered worl
 
 The factory ``FUNC`` returns a :class:`levelsets.World`. It may declare any of the keyword
 parameters ``prior``, ``device``, ``seed``, ``exclude_class``, ``classifier_path``,
-``train_if_missing``, ``progress``, ``echo`` (or ``**kwargs``); the loader passes those it declares.
+``train_if_missing``, ``progress`` (or ``**kwargs``); the loader passes those it declares. Notes
+go through :mod:`logging` (:mod:`levelsets.logs`), not a parameter.
 It may carry the attributes ``FUNC.priors`` (the prior names it accepts, the first is the default)
 and ``FUNC.default_alpha`` (the Dirichlet α used when ``--alpha`` is not given; else 100).
 
@@ -48,7 +49,7 @@ __all__ = [  # with the spec parsing and the probe, re-exported for levelsets.wo
 
 FALLBACK_ALPHA = 100.0
 """Dirichlet α of a plugin world whose factory has no ``default_alpha`` attribute (seed 003's value)."""
-FACTORY_OPTIONS = ("prior", "device", "seed", "exclude_class", "classifier_path", "train_if_missing", "progress", "echo")
+FACTORY_OPTIONS = ("prior", "device", "seed", "exclude_class", "classifier_path", "train_if_missing", "progress")
 
 
 def file_sha256(path: str | Path) -> str:

@@ -7,7 +7,6 @@ cached on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from levelsets.errors import LevelsetsError
@@ -29,7 +28,6 @@ def make_world(
     classifier_path: str | Path | None = None,
     train_if_missing: bool = True,
     progress: bool = True,
-    echo: Callable[[str], None] | None = print,
 ) -> World:
     """The shapes world with prior ``exact`` or ``exact-circle`` (see :func:`levelsets.worlds.load_world`)."""
     import torch
@@ -45,7 +43,7 @@ def make_world(
     if classifier_path is not None:
         model, card = load_classifier(classifier_path, "shapes", device=device)
     else:
-        model, card = get_classifier("shapes", train_if_missing=train_if_missing, seed=seed, device=device, echo=echo,
+        model, card = get_classifier("shapes", train_if_missing=train_if_missing, seed=seed, device=device,
                                      progress=progress)
     circle = prior == "exact-circle"
     return World(
