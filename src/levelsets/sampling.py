@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 RELAXATIONS = ("band", "dirichlet", "normal")
 MOVES = ("auto", "gradient", "black-box")
+MNIST_WORLDS = ("mnist", "mnist32")
+"""Worlds whose images are MNIST digits: their samples are scored against real digits of the target's classes."""
 """``--moves`` choices; the same as :data:`levelsets.inference.settings.MOVES` (kept torch-free for the CLI's import)."""
 
 
@@ -312,7 +314,7 @@ def _quality(world, target, images) -> dict[str, Any]:
     """What a person sees in the samples (:mod:`levelsets.evaluation.sample_quality`)."""
     from levelsets.evaluation import sample_quality
 
-    if world.name == "mnist":
+    if world.name in MNIST_WORLDS:
         reference = sample_quality.mnist_reference(sample_quality.target_classes(target))
     else:
         reference = sample_quality.generator_reference(world.prior, world.decoder)

@@ -150,6 +150,9 @@ def test_sample_cli_end_to_end(tmp_path, tiny_mnist32_models):
     assert summary["world"] == "mnist32" and summary["prior"] == "vae" and summary["seed"] == 2
     assert summary["generator"]["config"]["latent_dim"] == 32
     assert summary["world_plugin"]["spec"] == "mnist32"
+    # its images are MNIST digits: scored against real 1s and 7s, like the mnist world's
+    assert summary["quality"]["reference_real"] is True
+    assert "real MNIST digits of class 1, 7" in summary["quality"]["reference"]
     run = load_run(out)
     assert run.latents.shape == (8, 32)
     assert run.images.shape == (8, 1, 28, 28)

@@ -79,52 +79,24 @@ def classifier(
         # fails here, in one line, when the data is absent (and fetches it first with --download)
         load_cifar10("heldout", data_dir=data_dir, download=download)
 
+    # what both training paths take
+    common = dict(n_train=n_train, n_heldout=n_heldout, seed=seed, device=device, data_dir=data_dir, out=out,
+                  epochs=epochs, batch_size=batch_size, lr=lr, width=width, progress=not quiet)
     if method != "ce" or soft_labels is not None or augment or deaggregate:
         # Soft-label training (levelsets.softlabels): writes to --out, or to the model home's
         # "<name>-<method>" entry, never over the default classifier.
         from levelsets.softlabels.soft_training import train_with_soft_labels
 
         log.info(f"training the {name} classifier with --method {method} ...")
-        _, card = train_with_soft_labels(
-            name,
-            method=method,
-            method_options={"alpha": alpha, "beta": smoothing, "kappa": kappa, "weight": entropy_weight, "endpoints": endpoints},
-            soft_labels=soft_labels,
-            augment=augment or (),
-            label_source=label_source,
-            deaggregate=deaggregate,
-            n_train=n_train,
-            n_heldout=n_heldout,
-            seed=seed,
-            device=device,
-            data_dir=data_dir,
-            out=out,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            width=width,
-            progress=not quiet,
-        )
-        _report(card)
-        return
+        options = {"alpha": alpha, "beta": smoothing, "kappa": kappa, "weight": entropy_weight, "endpoints": endpoints}
+        _, card = train_with_soft_labels(name, method=method, method_options=options, soft_labels=soft_labels,
+                                         augment=augment or (), label_source=label_source, deaggregate=deaggregate,
+                                         **common)
+    else:
+        from levelsets.classifiers.zoo import train_classifier
 
-    from levelsets.classifiers.zoo import train_classifier
-
-    log.info(f"training the {name} classifier ...")
-    _, card = train_classifier(
-        name,
-        n_train=n_train,
-        n_heldout=n_heldout,
-        seed=seed,
-        device=device,
-        data_dir=data_dir,
-        out=out,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        width=width,
-        progress=not quiet,
-    )
+        log.info(f"training the {name} classifier ...")
+        _, card = train_classifier(name, **common)
     _report(card)
 
 
