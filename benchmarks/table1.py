@@ -315,7 +315,7 @@ def markdown(record: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Parse arguments, run every cell, write JSON + markdown + figures, print the table."""
-    from levelsets.sampling import SampleJob
+    from levelsets.workflows.sample import SampleJob
 
     # seed 003's Table 1 is a table of its Dirichlet relaxation (with the Dirichlet's default α);
     # every other setting is `levelsets sample`'s default

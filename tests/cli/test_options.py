@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from levelsets.cli import app
 from levelsets.cli.options import attribute_docs, field_options, job_options, option_name
-from levelsets.sampling import SampleJob
+from levelsets.workflows.sample import SampleJob
 
 runner = CliRunner()
 

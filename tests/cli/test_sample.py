@@ -77,7 +77,7 @@ def test_no_sample_within_tolerance_gets_a_note(tmp_path, tiny_shapes_classifier
 
 
 def test_tolerance_note_only_when_nothing_is_within_tolerance():
-    from levelsets.sampling import tolerance_note
+    from levelsets.workflows.sample import tolerance_note
 
     assert tolerance_note("1vs7", {"within_tolerance": 0.01, "delta": 0.02}, 0.05) is None
     note = tolerance_note("1vs7", {"within_tolerance": 0.0, "delta": 0.0347}, 0.05)
@@ -85,7 +85,7 @@ def test_tolerance_note_only_when_nothing_is_within_tolerance():
 
 
 def test_default_alpha_is_per_world_and_explicit_alpha_wins():
-    from levelsets.sampling import SampleJob
+    from levelsets.workflows.sample import SampleJob
 
     assert SampleJob(world="shapes", target="ambiguous", out="x").alpha == 300.0
     assert SampleJob(world="mnist", target="1vs7", out="x").alpha == 100.0

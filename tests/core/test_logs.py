@@ -27,7 +27,7 @@ def _restore_levelsets_logger():
 def test_importing_levelsets_configures_no_handler():
     code = (
         "import json, logging\n"
-        "import levelsets, levelsets.cli, levelsets.sampling, levelsets.workflows.loop, levelsets.classifiers.zoo\n"
+        "import levelsets, levelsets.cli, levelsets.workflows.sample, levelsets.workflows.loop, levelsets.classifiers.zoo\n"
         "print(json.dumps({'root': len(logging.getLogger().handlers), 'levelsets': len(logging.getLogger('levelsets').handlers),"
         " 'level': logging.getLogger('levelsets').level}))\n"
     )

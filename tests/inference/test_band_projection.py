@@ -4,7 +4,7 @@ z ~ N(0, I_d); the classifier sees z only through u = w·z for a fixed unit vect
 one-mode f_0 = sigmoid(4(u − 1)), two-mode f_0 = sigmoid(20(u² − 1)). With target (p, 1 − p) and
 tolerance τ the band is one or two intervals of u, so u's band law is N(0, 1) truncated to them
 (exact by quadrature), and every direction orthogonal to w stays exactly N(0, 1). Checked at
-``levelsets sample``'s defaults (the sampler settings are read off :class:`levelsets.sampling.SampleJob`
+``levelsets sample``'s defaults (the sampler settings are read off :class:`levelsets.workflows.sample.SampleJob`
 as ``levelsets sample`` builds them: the band, N = 1000, 300 steps, 200 burn-in, τ = 0.05) for
 d ∈ {2, 16, 128, 512}, one- and two-mode (issue 12's "Done when" line), pooling the recorded draws
 (particles = chains): the band's prior mass, E|u|, E u² and (two-mode) the share in the u > 0 mode
@@ -66,8 +66,8 @@ CASES = [(d, modes) for modes in (1, 2) for d in (2, 16, 128, 512)]
 
 
 def sample_defaults(seed: int) -> SamplerSettings:
-    """The sampler settings ``levelsets sample --target 0.3,0.7`` uses by default (as ``sampling._sample_one`` maps them)."""
-    from levelsets.sampling import SampleJob
+    """The sampler settings ``levelsets sample --target 0.3,0.7`` uses by default (as ``workflows.sample._sample_one`` maps them)."""
+    from levelsets.workflows.sample import SampleJob
 
     job = SampleJob(world="shapes", target=f"{P0},{1 - P0}", out="unused", progress=False)
     assert job.relaxation == "band" and job.tolerance == TOL  # the defaults

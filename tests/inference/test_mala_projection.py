@@ -45,7 +45,7 @@ def exact_moments(modes: int) -> dict[str, float]:
 
 def sample_budget(seed: int) -> SamplerSettings:
     """``levelsets sample --relaxation dirichlet --alpha 50``'s sampler settings (as the job maps them)."""
-    from levelsets.sampling import SampleJob
+    from levelsets.workflows.sample import SampleJob
 
     job = SampleJob(world="shapes", target=f"{P0},{1 - P0}", relaxation="dirichlet", alpha=ALPHA, out="unused",
                     progress=False)

@@ -225,7 +225,7 @@ def test_lists_seeds_and_cell_names():
 
 
 def test_model_files_reach_a_node_with_an_empty_model_home(tmp_path, tiny_shapes_classifier, monkeypatch):
-    from levelsets.sampling import SampleJob
+    from levelsets.workflows.sample import SampleJob
     from levelsets.worlds import load_world
 
     world = load_world("shapes")

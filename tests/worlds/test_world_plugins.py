@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from levelsets.cli import app
 from levelsets.sample_runs import load_run
-from levelsets.sampling import SampleJob
+from levelsets.workflows.sample import SampleJob
 
 runner = CliRunner()
 TINY = ["--particles", "64", "--steps", "30", "--burn-in", "20", "--samples", "16", "--quiet", "--seed", "1"]
@@ -119,7 +119,7 @@ def test_package_module_spec_and_python_api(tmp_path, monkeypatch):
     write(pkg / "worlds.py", MY_WORLD.replace("def make_world(seed", "def make_world(prior='narrow', seed") + "\nmake_world.priors = ('narrow', 'wide')\nmake_world.default_alpha = 40.0\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     from levelsets import World
-    from levelsets.sampling import SampleJob
+    from levelsets.workflows.sample import SampleJob
     from levelsets.worlds import load_world
 
     world = load_world("mypkg.worlds:make_world")

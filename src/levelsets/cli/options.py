@@ -1,6 +1,6 @@
 """CLI options built from a settings dataclass: each option of a job is declared once, as a field.
 
-A job's settings are a dataclass (e.g. :class:`levelsets.sampling.SampleJob`); each field is one
+A job's settings are a dataclass (e.g. :class:`levelsets.workflows.sample.SampleJob`); each field is one
 option. The option's name, type and default are the field's; its help is the field's *attribute
 docstring* (the string literal right below the field, which mkdocstrings also shows in the API
 reference); extra click declarations (short flags such as ``-N``) go in the field's metadata::

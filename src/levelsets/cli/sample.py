@@ -1,6 +1,6 @@
 """``levelsets sample``: draw prediction-level-set images (the headline command).
 
-The job's options are the fields of :class:`levelsets.sampling.SampleJob` (declared there once,
+The job's options are the fields of :class:`levelsets.workflows.sample.SampleJob` (declared there once,
 with their help; :mod:`levelsets.cli.options`); only the presentation options (``--json``,
 ``--quiet``) are declared here.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from levelsets.cli.options import job_options
-from levelsets.sampling import SampleJob
+from levelsets.workflows.sample import SampleJob
 
 
 @job_options(SampleJob, exclude=("progress",))
@@ -29,7 +29,7 @@ def sample(
     Missing models are trained first (and cached in $LEVELSETS_HOME).
     """
     from levelsets.logs import configure_cli
-    from levelsets.sampling import run_sample_job
+    from levelsets.workflows.sample import run_sample_job
 
     configure_cli(quiet=quiet)
     result = run_sample_job(SampleJob(**job, progress=not quiet))

@@ -1,7 +1,7 @@
 """``levelsets sweep``: ``levelsets sample`` over targets × priors × seeds, one Ray task per cell.
 
 The sampler options are not declared here: they are the fields of
-:class:`levelsets.sampling.SampleJob` (:mod:`levelsets.cli.options`), as for ``levelsets sample``,
+:class:`levelsets.workflows.sample.SampleJob` (:mod:`levelsets.cli.options`), as for ``levelsets sample``,
 so every option ``levelsets sample`` gains is a sweep option too (with the same declaration and
 help). The job's ``--target``, ``--prior``, ``--seed`` and ``--out`` are replaced by the sweep's
 lists and its directory. The sweep's own options ``--out`` … ``--retries`` are fields of
@@ -17,7 +17,7 @@ from typing import Any
 import typer
 
 from levelsets.cli.options import field_options, job_options
-from levelsets.sampling import SampleJob
+from levelsets.workflows.sample import SampleJob
 from levelsets.workflows.sweep_plan import SweepSpec, parse_seeds, split_list
 
 REPLACED = ("target", "prior", "seed", "out")

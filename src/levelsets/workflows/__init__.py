@@ -1,1 +1,2 @@
-"""Whole jobs built from the library's pieces: sweeps of sampling jobs on Ray (:mod:`.sweep`)."""
+"""Whole jobs built from the library's pieces: a ``levelsets sample`` job (:mod:`.sample`), the closed loop
+(:mod:`.loop`), sweeps of sampling jobs on Ray (:mod:`.sweep`) and sharded sampling (:mod:`.shards`)."""

@@ -174,9 +174,9 @@ def run_loop(settings: LoopSettings) -> LoopResult:
     from levelsets.devices import resolve_device
     from levelsets.plots import plot_rounds
     from levelsets.sample_runs import load_run
-    from levelsets.sampling import SampleJob, run_sample_job
     from levelsets.seeding import seed_everything
     from levelsets.softlabels.soft_training import train_with_soft_labels
+    from levelsets.workflows.sample import SampleJob, run_sample_job
 
     check_writable_dir(settings.out, overwrite=settings.overwrite)
     device = resolve_device(settings.device)

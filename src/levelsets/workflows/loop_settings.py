@@ -206,8 +206,8 @@ class LoopSettings:
 
 def _check_targets(world: str, targets: Sequence[str]) -> None:
     """Every loop target must parse for the world's classes, be a single target and have all p_l > 0."""
-    from levelsets.sampling import _class_names
     from levelsets.targets import is_graded_strip, parse_target
+    from levelsets.workflows.sample import _class_names
 
     names = _class_names(world)
     for spec in targets:

@@ -1,5 +1,7 @@
 """A whole sampling job: world → sampler → diagnostics → artifacts (what ``levelsets sample`` runs).
 
+Formerly ``levelsets.sampling``; no re-export is kept (the notebooks and docs import this module).
+
 Notebooks call :func:`run_sample_job` directly (or the pieces: :func:`levelsets.worlds.load_world`,
 :func:`levelsets.inference.sampler.sample_level_set`). A job writes into ``out``:
 
@@ -174,7 +176,7 @@ def run_sample_job(job: SampleJob) -> SampleJobResult:
     Inputs are validated before any model is loaded or trained, and the output directory appears
     only if everything succeeded. Progress notes (the data, each target being sampled) are logged at
     INFO and a run with no sample within tolerance at WARNING (:func:`tolerance_note`), on the
-    ``levelsets.sampling`` logger; the caller reports ``job.out`` (the CLI prints "Wrote <out>").
+    ``levelsets.workflows.sample`` logger; the caller reports ``job.out`` (the CLI prints "Wrote <out>").
     """
     from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
     from levelsets.devices import resolve_device

@@ -7,7 +7,7 @@ are independent streams), in its own actor process with a fixed torch thread cou
 exchanged while the shards run: no per-step communication, one message in (the models, the target
 and the settings) and one out (the shard's result) per shard. The K results are pooled into one
 :class:`~levelsets.inference.sampler.LevelSetResult` of N particles, which
-:mod:`levelsets.sampling` writes exactly like a single-process run.
+:mod:`levelsets.workflows.sample` writes exactly like a single-process run.
 
 Why pooling is exact.
 

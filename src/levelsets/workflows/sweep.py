@@ -2,7 +2,7 @@
 
 :func:`run_sweep` validates every cell first (nothing starts on a bad input), trains the missing
 models once in the driver (caching them in the model home), then runs each cell as one Ray task
-that calls :func:`levelsets.sampling.run_sample_job` into ``<out>/<cell>/`` with a fixed torch
+that calls :func:`levelsets.workflows.sample.run_sample_job` into ``<out>/<cell>/`` with a fixed torch
 thread count, so a cell's samples are identical to ``levelsets sample`` with the same options,
 seed and thread count. ``<out>/sweep.json`` lists every cell with its summary (or its error) and
 is rewritten as cells finish; ``<out>/sweep.md`` is the table.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from levelsets.sampling import SampleJob
+from levelsets.workflows.sample import SampleJob
 from levelsets.workflows.sweep_cell import model_files, run_cell
 from levelsets.workflows.sweep_plan import (
     Cell,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from levelsets.errors import LevelsetsError
-from levelsets.sampling import SampleJob
+from levelsets.workflows.sample import SampleJob
 
 
 def model_files(world: Any, job: SampleJob) -> dict[str, bytes]:
@@ -68,7 +68,7 @@ def run_cell(job: dict[str, Any], model_files: dict[str, bytes], *, model_home: 
     """
     import torch
 
-    from levelsets.sampling import run_sample_job
+    from levelsets.workflows.sample import run_sample_job
 
     os.environ["LEVELSETS_HOME"] = model_home
     install_model_files(model_files)

@@ -1,6 +1,6 @@
 """Planning a sweep: its grid of cells, their directories, and every check made before anything starts.
 
-:func:`plan` turns a :class:`SweepSpec` into one :class:`~levelsets.sampling.SampleJob` per cell of
+:func:`plan` turns a :class:`SweepSpec` into one :class:`~levelsets.workflows.sample.SampleJob` per cell of
 targets × priors × seeds, refusing a bad input in one line (unknown prior or target, invalid
 sampler setting, unusable ``out``, or, when resuming, a finished cell sampled with other settings).
 :func:`levelsets.workflows.sweep.run_sweep` runs the plan.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from levelsets.errors import LevelsetsError
-from levelsets.sampling import SampleJob
+from levelsets.workflows.sample import SampleJob
 
 CELL_FIELDS = ("target", "prior", "seed", "out", "progress")
 """SampleJob fields a sweep sets per cell; every other field is shared by all cells."""
@@ -42,7 +42,7 @@ class SweepSpec:
     out: Path | None = field(default=None, metadata={"flags": ("-o",)})
     """Sweep directory: `<cell>/` per cell, sweep.json, sweep.md (default: `runs/<time>-sweep-<world>`)."""
     options: dict[str, Any] = field(default_factory=dict)
-    """:class:`~levelsets.sampling.SampleJob` fields shared by every cell (``world``, ``particles``, ``steps``,
+    """:class:`~levelsets.workflows.sample.SampleJob` fields shared by every cell (``world``, ``particles``, ``steps``,
     ...); not :data:`CELL_FIELDS`."""
     address: str | None = None
     """Join a running Ray cluster: auto or HOST:PORT (default: start a local one)."""
@@ -162,8 +162,8 @@ def plan(spec: SweepSpec) -> tuple[Path, list[Cell]]:
         An empty or duplicated list, an unknown prior or target, an invalid sampler setting, an
         unusable ``out``, or (when resuming) a finished cell sampled with other settings.
     """
-    from levelsets.sampling import _class_names
     from levelsets.targets import graded_strip, is_graded_strip, parse_target
+    from levelsets.workflows.sample import _class_names
     from levelsets.worlds import PRIORS, WORLDS, default_prior
 
     clash = sorted(set(spec.options) & set(CELL_FIELDS))
