@@ -172,3 +172,78 @@ def test_sampler_trace_group_records_the_genealogy_and_schedule(tmp_path, relaxa
     else:
         assert values[-1] == 1.0 and np.all(np.diff(values) >= 0)  # β rises to 1
     assert ("band" in back.posterior.attrs["sampler"]) == (relaxation == "band")
+
+
+# ESS helpers (moved here from benchmarks/sampler_throughput.py: ArviZ bulk ESS, cross-seed ESS)
+
+
+def _ar1(rng, chains, draws, d, rho):
+    """Stationary AR(1) chains ``(chains, draws, d)`` with unit marginal variance."""
+    x = np.empty((chains, draws, d))
+    x[:, 0] = rng.standard_normal((chains, d))
+    noise = rng.standard_normal((chains, draws, d)) * np.sqrt(1 - rho**2)
+    for t in range(1, draws):
+        x[:, t] = rho * x[:, t - 1] + noise[:, t]
+    return x
+
+
+def test_ess_bulk_is_what_summarize_reports():
+    g = torch.Generator().manual_seed(1)
+    trace = torch.randn(6, 20, 3, generator=g, dtype=torch.float64)
+    probs = torch.softmax(torch.randn(6, 20, 2, generator=g, dtype=torch.float64), -1)
+    s = summarize(fake_result(trace, probs), [0.5, 0.5])
+    ess = diagnostics.ess_bulk(trace)
+    assert ess.shape == (3,)
+    assert ess.min() == s["ess_bulk_min"] and ess.sum() == pytest.approx(s["ess_bulk_total"])
+
+
+def test_ess_bulk_of_ar1_chains_matches_the_exact_integrated_autocorrelation():
+    # AR(1) with coefficient rho: ESS = n (1 - rho) / (1 + rho) exactly (n = all draws). The
+    # estimate's relative standard error is about sqrt(2 (2M + 1) / n) for a truncation lag M ~ 10:
+    # 4.6 % here, so 15 % is > 3 standard errors.
+    rng = np.random.default_rng(0)
+    for rho in (0.0, 0.5):
+        z = _ar1(rng, 50, 400, 2, rho)
+        exact = z.shape[0] * z.shape[1] * (1 - rho) / (1 + rho)
+        np.testing.assert_allclose(diagnostics.ess_bulk(z), exact, rtol=0.15)
+        assert diagnostics.ess_bulk_scalar(z[..., 0]) == pytest.approx(exact, rel=0.15)
+        assert diagnostics.ess_bulk_scalar(z[..., 0]) == diagnostics.ess_bulk(z)[0]
+
+
+def test_pooled_variance_is_the_law_of_total_variance_by_hand():
+    # runs {-1, 1} and {1, 3}: means 0 and 2, variances 1 and 1; all four draws have variance 2
+    pooled = diagnostics.pooled_variance([[0.0], [2.0]], [[1.0], [1.0]])
+    assert pooled.shape == (1,) and pooled[0] == pytest.approx(np.var([-1.0, 1.0, 1.0, 3.0]))
+
+
+def _chi2_band(dof: int, scale: float, p: float = 1e-3) -> tuple[float, float]:
+    """Two-sided ``1 - p`` band of ``scale * dof / X`` with ``X ~ chi2(dof)``: the estimated ESS."""
+    from scipy.stats import chi2
+
+    return scale * dof / chi2.ppf(1 - p / 2, dof), scale * dof / chi2.ppf(p / 2, dof)
+
+
+def test_cross_seed_ess_counts_shared_ancestors_not_draws():
+    # K runs of 100 draws each; every run copies 5 independent N(0, 1) "ancestors" 20 times, as SMC
+    # resampling does. The run mean has variance 1/5, so the ESS per run is 5, not 100; the
+    # estimate is sigma^2 / s^2 with s^2 ~ (1/5) chi2(K - 1) / (K - 1): a chi-square band.
+    rng = np.random.default_rng(3)
+    k, ancestors, copies, d = 400, 5, 20, 2
+    runs = np.repeat(rng.standard_normal((k, ancestors, d)), copies, axis=1)  # (K, 100, d)
+    ess = diagnostics.cross_seed_ess(runs.mean(1), runs.var(1))
+    assert ess.shape == (d,)
+    sigma2 = diagnostics.pooled_variance(runs.mean(1), runs.var(1))
+    low, high = _chi2_band(k - 1, ancestors)
+    assert np.all(sigma2 > 0.9) and np.all(sigma2 < 1.1)  # unit variance, SE ~ 1.6 %
+    assert np.all((ess > low * 0.9) & (ess < high * 1.1)), (ess, low, high)
+
+
+def test_exact_mean_ess_counts_bias():
+    rng = np.random.default_rng(4)
+    k, n = 400, 50
+    means = rng.standard_normal((k, 1)) / np.sqrt(n)  # unbiased runs of n independent draws
+    low, high = _chi2_band(k, n)  # MSE against the exact mean: chi2 with K degrees of freedom
+    ess = diagnostics.exact_mean_ess(means, [0.0], [1.0])
+    assert ess.shape == (1,) and low < ess[0] < high
+    # a bias b with no spread: MSE = b^2, so ESS = variance / b^2 exactly
+    assert diagnostics.exact_mean_ess(np.full((8, 1), 0.5), [0.0], [1.0])[0] == pytest.approx(4.0)
