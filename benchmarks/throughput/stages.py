@@ -22,12 +22,23 @@ from .runners import forward_throughput, run_mh, run_nuts
 from .worlds import BenchWorld
 
 
-def measure(args: argparse.Namespace, w: BenchWorld, target, device: torch.device, checkpoint: Checkpoint) -> dict:
-    """Run every stage the options ask for; returns ``rows``, ``nuts``, ``ratios``, ``replicates``, ``ablation``."""
-    def row_for(n: int) -> dict:
-        before = forward_throughput(w, n, device, args.forward_seconds)
-        mh = run_mh(w, target, n, args.steps, args.burn_in, args.thin, device, args.seed)
-        after = forward_throughput(w, n, device, args.forward_seconds)
+class Stages:
+    """The stages of one run, each saved through the checkpoint under its own key."""
+
+    def __init__(self, args: argparse.Namespace, w: BenchWorld, target, device: torch.device, checkpoint: Checkpoint) -> None:
+        self.args, self.w, self.target, self.device, self.checkpoint = args, w, target, device, checkpoint
+
+    def mh(self, n: int, seed: int, **overrides) -> dict:
+        """One MH run at N = n (not checkpointed: the callers name the stage)."""
+        a = self.args
+        return run_mh(self.w, self.target, n, a.steps, a.burn_in, a.thin, self.device, seed, **overrides)
+
+    def row(self, n: int) -> dict:
+        """Stage (a) + (b) at N = n: forward pass before and after the MH run, and their ratio."""
+        w, device, seconds = self.w, self.device, self.args.forward_seconds
+        before = forward_throughput(w, n, device, seconds)
+        mh = self.mh(n, self.args.seed)
+        after = forward_throughput(w, n, device, seconds)
         fwd = {k: 0.5 * (before[k] + after[k]) for k in ("wall", "cpu")}
         return {
                 "particles": n,
@@ -42,54 +53,42 @@ def measure(args: argparse.Namespace, w: BenchWorld, target, device: torch.devic
                 "cuda_peak_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,
             }
 
-    rows = []
-    for n in args.particles:
-        rows.append(checkpoint.run(f"row {n}", lambda n=n: row_for(n)))
-        fwd = {"wall": rows[-1]["forward_images_per_second"], "cpu": rows[-1]["forward_images_per_cpu_second"]}
-        mh = rows[-1]["mh"]
-        print(
-            f"N={n}: forward {fwd['wall']:.0f} img/s ({fwd['cpu']:.0f}/CPU-s), MH {mh['particle_steps_per_second']:.0f} "
-            f"particle-steps/s ({mh['particle_steps_per_cpu_second']:.0f}/CPU-s), forward share of MH wall time "
-            f"{mh['forward_share_of_wall']:.2f}, ESS {mh['ess_bulk_min']:.0f}, load {load_average()}",
-            file=sys.stderr,
+    def rows(self) -> list[dict]:
+        """A row per ``--particles`` N, each reported on stderr as it finishes."""
+        rows = []
+        for n in self.args.particles:
+            rows.append(self.checkpoint.run(f"row {n}", lambda n=n: self.row(n)))
+            fwd = {"wall": rows[-1]["forward_images_per_second"], "cpu": rows[-1]["forward_images_per_cpu_second"]}
+            mh = rows[-1]["mh"]
+            print(
+                f"N={n}: forward {fwd['wall']:.0f} img/s ({fwd['cpu']:.0f}/CPU-s), MH {mh['particle_steps_per_second']:.0f} "
+                f"particle-steps/s ({mh['particle_steps_per_cpu_second']:.0f}/CPU-s), forward share of MH wall time "
+                f"{mh['forward_share_of_wall']:.2f}, ESS {mh['ess_bulk_min']:.0f}, load {load_average()}",
+                file=sys.stderr,
+            )
+        return rows
+
+    def nuts(self, seed: int) -> dict:
+        """Stage (c): one NUTS run."""
+        a = self.args
+        return self.checkpoint.run(
+            f"nuts {seed}", lambda: run_nuts(self.w, self.target, a.nuts_warmup, a.nuts_samples, seed, a.nuts_max_tree_depth)
         )
 
-    def nuts_for(seed: int) -> dict:
-        return checkpoint.run(
-            f"nuts {seed}", lambda: run_nuts(w, target, args.nuts_warmup, args.nuts_samples, seed, args.nuts_max_tree_depth)
-        )
-
-    nuts = nuts_for(args.seed)
-    ref = next((r for r in rows if r["particles"] == REFERENCE_PARTICLES), rows[-1])
-    nuts_ess, nuts_ess_cpu = nuts.get("ess_per_second"), nuts.get("ess_per_cpu_second")
-    ratios = {
-        "reference_particles": ref["particles"],
-        "mh_over_forward": ref["mh_over_forward"],
-        "mh_over_forward_cpu": ref["mh_over_forward_cpu"],
-        "forward_share_of_mh_wall": ref["mh"]["forward_share_of_wall"],
-        "ess_over_nuts": ratio(ref["mh"]["ess_per_second"], nuts_ess),
-        "ess_over_nuts_cpu": ratio(ref["mh"]["ess_per_cpu_second"], nuts_ess_cpu),
-        "goal_mh_over_forward": GOAL_MH_OVER_FORWARD,
-        "goal_ess_over_nuts": GOAL_ESS_OVER_NUTS,
-    }
-
-    replicates = None
-    if args.replicates:
+    def replicates(self, ref: dict, nuts: dict) -> dict:
+        """Check (d) at the reference N: ``--replicates`` seeds of each method (the first is the main run)."""
+        args, checkpoint = self.args, self.checkpoint
         seeds = [args.seed + i for i in range(1, args.replicates)]
         n_ref = ref["particles"]
         mh_runs = [ref["mh"]]
         for seed in seeds:
-            mh_runs.append(
-                checkpoint.run(
-                    f"mh {n_ref} {seed}", lambda s=seed: run_mh(w, target, n_ref, args.steps, args.burn_in, args.thin, device, s)
-                )
-            )
+            mh_runs.append(checkpoint.run(f"mh {n_ref} {seed}", lambda s=seed: self.mh(n_ref, s)))
             print(f"replicate MH seed {seed}: mean {np.round(mh_runs[-1]['trace_mean'], 2)}", file=sys.stderr)
         replicates = {"particles": n_ref, "mh": empirical_ess(mh_runs)}
         if "skipped" not in nuts:
             nuts_runs = [nuts]
             for seed in seeds:
-                nuts_runs.append(nuts_for(seed))
+                nuts_runs.append(self.nuts(seed))
                 print(f"replicate NUTS seed {seed}: mean {np.round(nuts_runs[-1]['trace_mean'], 2)}", file=sys.stderr)
             replicates["nuts"] = empirical_ess(nuts_runs)
             # the issue's measure with NUTS's noisy single-chain ESS pooled over all its seeds
@@ -100,7 +99,7 @@ def measure(args: argparse.Namespace, w: BenchWorld, target, device: torch.devic
             replicates["arviz_ess_over_nuts_cpu_pooled"] = mh_pooled / pooled if pooled > 0 else None
         if args.world == "shapes":
             exact = checkpoint.run(
-                f"quadrature {args.quadrature_step}", lambda: shapes_quadrature(w, target, args.quadrature_step)
+                f"quadrature {args.quadrature_step}", lambda: shapes_quadrature(self.w, self.target, args.quadrature_step)
             )
             replicates["exact"] = exact
             against_exact(replicates["mh"], exact)
@@ -114,20 +113,15 @@ def measure(args: argparse.Namespace, w: BenchWorld, target, device: torch.devic
         replicates["ess_over_nuts_cpu"] = ratio(
             replicates["mh"]["ess_per_cpu_second"], nuts_e and nuts_e["ess_per_cpu_second"]
         )
+        return replicates
 
-    ablation = None
-    if args.ablation:
+    def ablation(self, ref: dict, nuts: dict, replicates: dict | None) -> dict:
+        """``--ablation``: the reference N without independence sweeps, with the replicates' seeds."""
         n_ref = ref["particles"]
-        seeds = [args.seed + i for i in range(max(args.replicates, 1))]
-        off = [
-            checkpoint.run(
-                f"ablation {n_ref} {seed}",
-                lambda s=seed: run_mh(w, target, n_ref, args.steps, args.burn_in, args.thin, device, s, **ABLATION),
-            )
-            for seed in seeds
-        ]
+        seeds = [self.args.seed + i for i in range(max(self.args.replicates, 1))]
+        off = [self.checkpoint.run(f"ablation {n_ref} {seed}", lambda s=seed: self.mh(n_ref, s, **ABLATION)) for seed in seeds]
         ablation = {"settings": ABLATION, "particles": n_ref, "run": off[0]}
-        ablation["ess_over_nuts_cpu"] = ratio(off[0]["ess_per_cpu_second"], nuts_ess_cpu)
+        ablation["ess_over_nuts_cpu"] = ratio(off[0]["ess_per_cpu_second"], nuts.get("ess_per_cpu_second"))
         ablation["with_over_without_arviz_ess_cpu"] = ratio(ref["mh"]["ess_per_cpu_second"], off[0]["ess_per_cpu_second"])
         if len(off) >= 3:
             ablation["replicates"] = empirical_ess(off)
@@ -140,4 +134,29 @@ def measure(args: argparse.Namespace, w: BenchWorld, target, device: torch.devic
             f"{off[0]['particle_steps_per_cpu_second']:.0f} p-steps/CPU-s",
             file=sys.stderr,
         )
-    return {"rows": rows, "nuts": nuts, "ratios": ratios, "replicates": replicates, "ablation": ablation}
+        return ablation
+
+
+def reference_ratios(ref: dict, nuts: dict) -> dict:
+    """The goals at the reference N: MH over the forward pass, MH ArviZ ESS/s over NUTS's."""
+    return {
+        "reference_particles": ref["particles"],
+        "mh_over_forward": ref["mh_over_forward"],
+        "mh_over_forward_cpu": ref["mh_over_forward_cpu"],
+        "forward_share_of_mh_wall": ref["mh"]["forward_share_of_wall"],
+        "ess_over_nuts": ratio(ref["mh"]["ess_per_second"], nuts.get("ess_per_second")),
+        "ess_over_nuts_cpu": ratio(ref["mh"]["ess_per_cpu_second"], nuts.get("ess_per_cpu_second")),
+        "goal_mh_over_forward": GOAL_MH_OVER_FORWARD,
+        "goal_ess_over_nuts": GOAL_ESS_OVER_NUTS,
+    }
+
+
+def measure(args: argparse.Namespace, w: BenchWorld, target, device: torch.device, checkpoint: Checkpoint) -> dict:
+    """Run every stage the options ask for; returns ``rows``, ``nuts``, ``ratios``, ``replicates``, ``ablation``."""
+    stages = Stages(args, w, target, device, checkpoint)
+    rows = stages.rows()
+    nuts = stages.nuts(args.seed)
+    ref = next((r for r in rows if r["particles"] == REFERENCE_PARTICLES), rows[-1])
+    replicates = stages.replicates(ref, nuts) if args.replicates else None
+    ablation = stages.ablation(ref, nuts, replicates) if args.ablation else None
+    return {"rows": rows, "nuts": nuts, "ratios": reference_ratios(ref, nuts), "replicates": replicates, "ablation": ablation}
