@@ -124,7 +124,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # benchmarks/ holds scripts; the package ``throughput`` sits beside this one
-    sys.path.insert(0, str(HERE))
+    sys.path.append(str(HERE))  # appended: the scripts' names must not shadow installed modules in a test run
 
 from throughput import ABLATION, GOAL_ESS_OVER_NUTS, GOAL_MH_OVER_FORWARD, REFERENCE_PARTICLES  # noqa: E402
 from throughput.machine import load_average, machine_info, peak_rss_mb  # noqa: E402
