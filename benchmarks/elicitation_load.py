@@ -26,7 +26,7 @@ import numpy as np
 from levelsets.artifacts import provenance, write_json, write_sidecar
 from levelsets.elicitation.loadtest import run_load_check
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 RESULTS = Path(__file__).parent / "results" / "elicitation_load.json"
 

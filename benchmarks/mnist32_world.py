@@ -57,7 +57,7 @@ def measure_run(run_dir: str | Path) -> dict[str, Any]:
     """
     from levelsets.errors import LevelsetsError
     from levelsets.evaluation import sample_quality as q
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
 
     run = load_run(run_dir)
     summary = run.summary
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.rejection and args.runs:
         import math
 
-        from levelsets.sample_runs import load_run
+        from levelsets.runs import load_run
 
         first = load_run(args.runs[0])
         rej = long_rejection(first.target, float(first.summary.get("tolerance", 0.05)), args.rejection, args.seed)

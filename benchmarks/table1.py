@@ -204,7 +204,7 @@ def run_cells(priors: list[str], targets: list[str], settings: dict[str, Any], s
 
 def table_cell(prior: str, target: str, summary: dict[str, Any], out: Path) -> dict[str, Any]:
     """One row of the table from a cell's ``summary.json``: its recorded numbers and goal checks."""
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
 
     cell: dict[str, Any] = {"prior": prior, "target": target, **{k: summary.get(k) for k in RECORDED}}
     cell["job_seconds"] = summary.get("wall_seconds_total")
@@ -233,7 +233,7 @@ def tsne_figure(cells: list[dict[str, Any]], n_prior: int, seed: int, device: st
     import torch
 
     from levelsets.plots import LatentPanel, plot_latent_panels
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
     from levelsets.worlds import load_world
 
     panels, class_names, info = [], None, {}

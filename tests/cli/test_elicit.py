@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from levelsets.cli.app import app
 from levelsets.elicitation.app import create_app
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from levelsets.checkpoints import save_checkpoint
 from levelsets.classifiers.cnn import ShapesCNN
 from levelsets.cli.app import app
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.sample_runs import load_run
+from levelsets.runs import load_run
 from levelsets.workflows.loop_evaluation import ROUND_METRICS
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 runner = CliRunner()
 TINY_SAMPLE = ["sample", "--world", "shapes", "--particles", "16", "--steps", "6", "--burn-in", "3",

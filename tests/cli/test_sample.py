@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.sample_runs import load_run
+from levelsets.runs import load_run
 
 runner = CliRunner()
 TINY = ["--world", "shapes", "--particles", "64", "--steps", "30", "--burn-in", "20", "--samples", "16", "--quiet"]

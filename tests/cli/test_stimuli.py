@@ -4,7 +4,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from levelsets.cli.app import app
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli.app import app
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 runner = CliRunner()
 

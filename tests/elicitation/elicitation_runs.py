@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from levelsets.sample_runs import SUMMARY_FILE, SampleRun
+from levelsets.runs import SUMMARY_FILE, SampleRun
 
 CLASSES = ("cat", "dog", "frog")
 

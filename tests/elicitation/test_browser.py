@@ -25,7 +25,7 @@ import pytest
 from levelsets.elicitation.export import export_responses
 from levelsets.elicitation.loadtest import free_port, start_server
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 SCREENSHOTS_ENV = "LEVELSETS_SCREENSHOTS"
 CODE = "C0MPL3TE"

@@ -12,7 +12,7 @@ from elicitation_runs import CLASSES, make_run
 from levelsets.elicitation.manifest import ELICITED_INDEX_FILE, elicited_label_files, load_stimuli
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import load_run
+from levelsets.runs import load_run
 from levelsets.softlabels.label_files import build_label_file, load_soft_labels
 from levelsets.softlabels.training_data import build_training_set
 

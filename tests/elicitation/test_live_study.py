@@ -25,7 +25,7 @@ from levelsets.elicitation.stimuli import StimuliSettings
 from levelsets.elicitation.store import ResponseStore
 from levelsets.elicitation.study import STUDY_FILE, read_study
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import load_run
+from levelsets.runs import load_run
 
 EXPORT = StimuliSettings(size=16, per_participant=4, repeats=1, catch=0, select="random")
 

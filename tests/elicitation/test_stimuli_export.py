@@ -9,7 +9,7 @@ from levelsets.elicitation.manifest import load_stimuli
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.elicitation.trials import MIX_LAMBDAS
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import load_run
+from levelsets.runs import load_run
 
 
 def test_manifest_and_images(stimuli_dir, runs):

@@ -12,7 +12,7 @@ from levelsets.elicitation.manifest import load_stimuli
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.errors import LevelsetsError
 from levelsets.evaluation.image_features import FEATURE_SPACE, covering_radius, features
-from levelsets.sample_runs import SUMMARY_FILE, SampleRun, load_run
+from levelsets.runs import SUMMARY_FILE, SampleRun, load_run
 
 SMALL = {"size": 16, "per_participant": 4, "repeats": 0, "catch": 0}
 

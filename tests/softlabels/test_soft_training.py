@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 from levelsets.softlabels.soft_training import soft_label_training_set, train_with_soft_labels
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 from levelsets.softlabels.training_data import DeaggregatedDataset, build_training_set
 
 CLASSES = ("rocket", "house")

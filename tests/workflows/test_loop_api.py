@@ -90,7 +90,7 @@ def test_target_labeler_with_repeat(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert [d["target"] for d in summary["runs"]] == ["ambiguous", "0.3,0.7"]
     # the runs keep the target vector the samples were drawn for (what the labeler used)
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
 
     run = load_run(out / "round_1" / "runs" / "0.3_0.7")
     np.testing.assert_allclose(run.target, [0.3, 0.7])
@@ -108,7 +108,7 @@ def table_rows_equal(a, b) -> bool:
 
 def _shapes_run(directory, n, seed):
     """A tiny shapes-shaped sample run (random 64×64 images) as `levelsets sample` would write it."""
-    from levelsets.sample_runs import SUMMARY_FILE, SampleRun
+    from levelsets.runs import SUMMARY_FILE, SampleRun
 
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True)

@@ -17,7 +17,7 @@ import torch
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.sample_runs import load_run
+from levelsets.runs import load_run
 from levelsets.workflows import sweep as sweep_mod
 from levelsets.workflows import sweep_cell, sweep_plan
 

@@ -139,7 +139,7 @@ def test_classifier_passes_gradients_when_the_images_require_them(tiny_mnist32_m
 
 
 def test_sample_cli_end_to_end(tmp_path, tiny_mnist32_models):
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
 
     out = tmp_path / "run"
     args = ["sample", "--world", "mnist32", "--target", "1vs7", "--particles", "48", "--steps", "12", "--burn-in", "8",

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.sample_runs import load_run
+from levelsets.runs import load_run
 from levelsets.workflows.sample import SampleJob
 
 runner = CliRunner()

@@ -108,7 +108,7 @@ class Choice:
 
 
 def choose_stimuli(runs: Sequence, n: int, *, labelled: tuple[np.ndarray, np.ndarray] | None, seed: int = 0) -> Choice:
-    """Choose ``n`` distinct samples of ``runs`` (:class:`~levelsets.sample_runs.SampleRun`) to show people.
+    """Choose ``n`` distinct samples of ``runs`` (:class:`~levelsets.runs.SampleRun`) to show people.
 
     Parameters
     ----------
@@ -179,7 +179,7 @@ def add_stimulus_round(study: str | Path, round_number: int, runs: Sequence, nam
     from levelsets.elicitation.manifest import subset_run
     from levelsets.elicitation.stimuli import export_stimuli
     from levelsets.elicitation.study import add_round
-    from levelsets.sample_runs import SUMMARY_FILE
+    from levelsets.runs import SUMMARY_FILE
 
     class_names = tuple(runs[0].class_names)
 
@@ -294,7 +294,7 @@ def collect_labels(db: str | Path, study: str | Path, out_dir: str | Path, class
 
 def labelled_samples(runs: Sequence[Path], label_files: Sequence[Path]) -> tuple[np.ndarray, np.ndarray]:
     """Images (M, C, H, W) and aggregate labels (M, K) of the elicited runs (for :func:`choose_stimuli`)."""
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
     from levelsets.softlabels.label_files import load_soft_labels
 
     images, labels = [], []

@@ -211,8 +211,8 @@ def _check_source_run(run, path: str, indices: list[int], stimuli: StimulusSet) 
 
 
 def subset_run(run, indices: list[int]):
-    """The samples ``indices`` of ``run`` as a new :class:`~levelsets.sample_runs.SampleRun` (no population, no summary)."""
-    from levelsets.sample_runs import SampleRun
+    """The samples ``indices`` of ``run`` as a new :class:`~levelsets.runs.SampleRun` (no population, no summary)."""
+    from levelsets.runs import SampleRun
 
     return SampleRun(
         latents=run.latents[indices], images=run.images[indices], probs=run.probs[indices],
@@ -275,7 +275,7 @@ def elicited_label_files(
         write_json,
         write_sidecar,
     )
-    from levelsets.sample_runs import SUMMARY_FILE, load_run
+    from levelsets.runs import SUMMARY_FILE, load_run
     from levelsets.softlabels.label_files import load_soft_labels
 
     if out_dir is not None:

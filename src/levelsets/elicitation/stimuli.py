@@ -51,7 +51,7 @@ from levelsets.elicitation.manifest import BATCHES_FILE, FORMAT, IMAGES_DIR, MAN
 from levelsets.elicitation.stimulus_selection import Pick, select_stimuli, selection_rule
 from levelsets.elicitation.trials import make_batches, mixed_records
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import SampleRun, load_run
+from levelsets.runs import SampleRun, load_run
 
 DEFAULT_CATCH = 3
 """Catch trials per batch when runs with ``confident:`` targets are given and ``catch`` is None."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import SampleRun
+from levelsets.runs import SampleRun
 
 if TYPE_CHECKING:
     from levelsets.elicitation.stimuli import StimuliSettings

@@ -124,7 +124,7 @@ def near_boundary_shapes(
 
 def eval_set_from_run(run_dir: str | Path, *, label_source: str = "auto") -> EvalSet:
     """Evaluate on a sample run: labels = exact posterior (``auto``/``posterior``) or the target."""
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
 
     run = load_run(run_dir)
     if len(run) == 0:
@@ -189,7 +189,7 @@ def eval_set_from_labels(
         pool, names, what = data.images, MNIST_CLASSES, f"MNIST held-out ({data.source})"
         true_classes = np.asarray(data.labels, dtype=np.int64)
     else:
-        from levelsets.sample_runs import load_run
+        from levelsets.runs import load_run
 
         run = load_run(images)
         pool, names, what = torch.as_tensor(run.images).float(), run.class_names, f"sample run {images}"

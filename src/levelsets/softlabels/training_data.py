@@ -180,7 +180,7 @@ def build_training_set(
         Labels of the wrong length or not summing to 1, ids matching no example, an empty or
         missing augment directory, mismatched classes or image shapes; nothing is built.
     """
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
 
     if label_source not in LABEL_SOURCES:
         raise LevelsetsError(f"unknown label source {label_source!r}; use one of {', '.join(LABEL_SOURCES)}")

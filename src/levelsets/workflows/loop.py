@@ -96,7 +96,7 @@ class LoopResult:
 def _simulator_labels(settings: LoopSettings, run_dir: Path, seed: int) -> Path:
     """Write one simulated annotator's label per sample of ``run_dir``; return the label file."""
     from levelsets.artifacts import write_json
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
     from levelsets.softlabels.simulator import SoftLabelSimulator
 
     run = load_run(run_dir)
@@ -173,7 +173,7 @@ def run_loop(settings: LoopSettings) -> LoopResult:
     from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
     from levelsets.devices import resolve_device
     from levelsets.plots import plot_rounds
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
     from levelsets.seeding import seed_everything
     from levelsets.softlabels.soft_training import train_with_soft_labels
     from levelsets.workflows.sample import SampleJob, run_sample_job

@@ -5,7 +5,7 @@ Formerly ``levelsets.sampling``; no re-export is kept (the notebooks and docs im
 Notebooks call :func:`run_sample_job` directly (or the pieces: :func:`levelsets.worlds.load_world`,
 :func:`levelsets.inference.sampler.sample_level_set`). A job writes into ``out``:
 
-``samples.npz``   latents, images, probabilities, target (see :mod:`levelsets.sample_runs`)
+``samples.npz``   latents, images, probabilities, target (see :mod:`levelsets.runs`)
 ``grid.png``      the samples with their predicted probabilities
 ``latents.png``   prior vs posterior latents in 2-D, coloured by predicted class (seed 003 figs. 3–4)
 ``trace.nc``      ArviZ InferenceData (particles = chains, thinned post-burn-in draws)
@@ -242,7 +242,7 @@ def _sample_one(world, target, job: SampleJob, device, run_dir: Path, *, seed: i
     from levelsets.inference.diagnostics import sampling_yield, summarize, to_inference_data
     from levelsets.inference.sampler import prior_rejection, sample_level_set
     from levelsets.plots import plot_latents, plot_sample_grid
-    from levelsets.sample_runs import SampleRun
+    from levelsets.runs import SampleRun
 
     settings = job.sampler_settings(seed=seed, device=str(device))
     target_t = torch.as_tensor(target.probs, dtype=torch.float32, device=device)
@@ -325,7 +325,7 @@ def _quality(world, target, images) -> dict[str, Any]:
 
 def _strip_summary(world, targets, runs, job: SampleJob, out: Path) -> dict[str, Any]:
     from levelsets.plots import plot_graded_strip
-    from levelsets.sample_runs import load_run
+    from levelsets.runs import load_run
 
     betas = [float(t.spec.split(":")[-1]) for t in targets]
     loaded = [load_run(out / f"beta_{t.spec.split(':')[-1]}") for t in targets]

@@ -13,6 +13,8 @@ A run directory holds
     settings, diagnostics and provenance (see :func:`levelsets.inference.summary`).
 
 Elicitation (stimuli export) and the soft-label loop read runs through :func:`load_run`.
+
+Formerly ``levelsets.sample_runs``; no re-export is kept (the notebooks and docs import this module).
 """
 
 from __future__ import annotations

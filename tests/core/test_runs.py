@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from levelsets.errors import LevelsetsError
-from levelsets.sample_runs import SampleRun, load_run
+from levelsets.runs import SampleRun, load_run
 
 
 def _run(n=4, k=2):
