@@ -22,9 +22,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from elicitation_loadtest import run_load_check
 
 from levelsets.artifacts import provenance, write_json, write_sidecar
-from levelsets.elicitation.loadtest import run_load_check
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.runs import SampleRun
 

@@ -64,7 +64,7 @@ def test_elicit_cli_errors(tmp_path):
 
 
 def test_serve_says_where_it_listens(tmp_path):
-    from levelsets.elicitation.loadtest import LAUNCH, free_port
+    from elicitation_loadtest import LAUNCH, free_port
 
     stim = make_stimuli(tmp_path)
     port = free_port()

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from elicitation_loadtest import free_port, start_server
 
 from levelsets.elicitation.export import export_responses
-from levelsets.elicitation.loadtest import free_port, start_server
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.runs import SampleRun
 

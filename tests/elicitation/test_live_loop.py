@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
+from elicitation_loadtest import free_port, start_server
 from simulated_crowd import SimulatedCrowd, fitted_simulator
 
-from levelsets.elicitation.loadtest import free_port, start_server
 from levelsets.elicitation.manifest import load_stimuli
 from levelsets.elicitation.study import STUDY_FILE
 from levelsets.softlabels.label_files import load_soft_labels

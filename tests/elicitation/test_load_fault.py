@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from levelsets.elicitation.loadtest import run_load_check
+from elicitation_loadtest import run_load_check
 
 
 def test_no_response_lost_or_duplicated_across_a_kill(stimuli_dir, tmp_path):

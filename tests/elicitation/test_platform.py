@@ -9,12 +9,12 @@ import sys
 from contextlib import contextmanager
 
 import pytest
+from elicitation_loadtest import LAUNCH, free_port
 from fastapi.testclient import TestClient
 
 from levelsets.elicitation.app import check_completion, create_app
 from levelsets.elicitation.checks import COMPREHENSION
 from levelsets.elicitation.export import export_responses
-from levelsets.elicitation.loadtest import LAUNCH, free_port
 from levelsets.elicitation.security import allowed_hosts, is_loopback
 from levelsets.errors import LevelsetsError
 

@@ -13,6 +13,10 @@ one per (participant, stimulus, trial). Both must be 0. ``completion_codes`` cou
 whose last answer came back with the completion code; ``early_codes`` counts answers that carried
 it before the batch was complete (must be 0). Latencies are those of successful
 ``POST /api/responses`` calls, in milliseconds.
+
+A measurement harness, not part of the installed package (it was ``levelsets.elicitation.loadtest``):
+``benchmarks/elicitation_load.py`` runs it, and the tests import it (and its :func:`start_server`) with
+``benchmarks/`` on the path (``pythonpath`` in ``pyproject.toml``'s pytest settings).
 """
 
 from __future__ import annotations
