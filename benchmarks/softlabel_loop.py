@@ -136,13 +136,13 @@ def bayes_reference(seed: int, settings: dict[str, Any]) -> dict[str, float]:
     KL is 0 and argmax agreement 1 by construction; FGSM does not apply (NaN): the exact
     posterior is a function of the latents, not of the pixels.
     """
-    from levelsets.loop import loop_eval_sets
-    from levelsets.softlabels.evaluation import (
+    from levelsets.evaluation.classifier import (
         calibration_rmse,
         cross_entropy,
         kl_divergence,
         true_class_metrics,
     )
+    from levelsets.loop import loop_eval_sets
 
     sets = loop_eval_sets("shapes", eval_size=settings["eval_size"], heldout_size=settings["heldout_size"], seed=seed)
     near = sets.near_labels

@@ -36,7 +36,7 @@ def evaluate(
 ) -> None:
     """Evaluate a classifier: CE vs soft labels, RMSE calibration, FGSM CE, accuracy, KL; JSON + PNG."""
     from levelsets.errors import LevelsetsError
-    from levelsets.softlabels.evaluation import EvaluationSettings
+    from levelsets.evaluation.classifier import EvaluationSettings
 
     settings = EvaluationSettings(epsilon=epsilon, bin_size=bin_size)
     if out.is_dir():
@@ -59,7 +59,7 @@ def evaluate(
     check_output_file(out, option="-o")  # before a classifier is loaded (or trained): refuse a user's file first
     check_output_file(Path(plot) if plot else out.with_suffix(".png"), option="--plot")
 
-    from levelsets.softlabels.evaluation_report import load_classifier, run_evaluation
+    from levelsets.evaluation.classifier_report import load_classifier, run_evaluation
     from levelsets.softlabels.evaluation_sets import (
         eval_set_from_labels,
         eval_set_from_run,

@@ -70,7 +70,7 @@ def similarity_from_classifier(model, images, labels, *, num_classes: int, batch
     numpy.ndarray
         (K, K), :func:`similarity_from_confusion` of :func:`confusion_from_predictions`.
     """
-    from levelsets.softlabels.evaluation import model_probs
+    from levelsets.evaluation.classifier import model_probs
 
     probs = model_probs(model, images, batch_size=batch_size, device=device)
     return similarity_from_confusion(confusion_from_predictions(probs, np.asarray(labels), num_classes))

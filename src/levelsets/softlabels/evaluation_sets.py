@@ -42,7 +42,7 @@ class EvalSet:
     classes:
         (N,) the true class of each example when the set has one (the shapes world's generating
         class), else ``None``; adds the true-class metrics of
-        :func:`~levelsets.softlabels.evaluation.evaluate_classifier`.
+        :func:`~levelsets.evaluation.classifier.evaluate_classifier`.
     """
 
     images: torch.Tensor

@@ -82,13 +82,13 @@ def loop_eval_sets(world: str, *, eval_size: int = 2000, heldout_size: int = 200
 def evaluate_round(model, sets: EvalSets, device="cpu") -> dict[str, float]:
     """Evaluate one round's classifier on the loop's sets.
 
-    Returns the metrics of :func:`levelsets.softlabels.evaluation.evaluate_classifier` on the
+    Returns the metrics of :func:`levelsets.evaluation.classifier.evaluate_classifier` on the
     near-boundary set (``kl`` is KL(exact posterior ‖ classifier) for shapes), plus on the
     ordinary held-out set with its true classes: ``heldout_accuracy`` and
     ``heldout_calibration_rmse`` (adaptive-binning RMSE calibration error against the true class).
     """
     from levelsets.classifiers.training import predict_probs
-    from levelsets.softlabels.evaluation import evaluate_classifier, true_class_metrics
+    from levelsets.evaluation.classifier import evaluate_classifier, true_class_metrics
 
     metrics = dict(evaluate_classifier(model, sets.near_images, sets.near_labels, classes=sets.near_classes, device=device).metrics)
     probs = predict_probs(model, sets.heldout_images, batch_size=512, device=device).cpu().numpy()

@@ -1,5 +1,7 @@
 """``levelsets evaluate`` as a Python API: load a classifier, run the suite, write JSON + PNG.
 
+Formerly ``levelsets.softlabels.evaluation_report`` (no re-export is kept: no notebook or doc used it).
+
 Output: ``OUT.json`` = ``{"classifier", "eval_set", "class_names", "metrics", "reliability_bins",
 "settings"}``, the reliability diagram ``OUT.png`` (or ``--plot``), and the provenance sidecar
 ``OUT.json.json``. Everything is computed before anything is written.
@@ -14,7 +16,7 @@ import torch
 
 from levelsets.artifacts import check_output_file, provenance, write_json, write_sidecar
 from levelsets.errors import CheckpointError, LevelsetsError
-from levelsets.softlabels.evaluation import (
+from levelsets.evaluation.classifier import (
     EvaluationResult,
     EvaluationSettings,
     evaluate_classifier,

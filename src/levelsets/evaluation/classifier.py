@@ -1,4 +1,7 @@
-r"""The evaluation suite of seed 001 §3.3.1 (plus KL and accuracy).
+r"""The evaluation suite of seed 001 §3.3.1 (plus KL and accuracy): a classifier's probabilities against labels.
+
+General classifier evaluation (hard or soft labels), used by ``levelsets evaluate``, the loop and the
+benchmarks; formerly ``levelsets.softlabels.evaluation`` (no re-export is kept: no notebook or doc used it).
 
 For N evaluation images with soft labels :math:`P_{\mathrm{eval}}` (N, K) and model
 probabilities :math:`m_\theta(x)` (N, K):

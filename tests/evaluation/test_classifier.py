@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from levelsets.errors import LevelsetsError
-from levelsets.softlabels.evaluation import (
+from levelsets.evaluation.classifier import (
     EvaluationSettings,
     accuracy,
     adaptive_bins,
