@@ -32,6 +32,15 @@ def _torch_threads():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_log_handlers():
+    """A CLI test's ``configure_cli`` must not leave its handler on the ``levelsets`` logger for the next test."""
+    yield
+    from levelsets.logs import disable
+
+    disable()
+
+
 @pytest.fixture(scope="session")
 def tiny_shapes_classifier(_isolated_model_home):
     """A small shapes CNN cached in the session's model home, so `load_world("shapes")` finds it.

@@ -57,6 +57,15 @@ def _install(handler: logging.Handler, level: int | str, name: str) -> logging.L
     return logger
 
 
+def disable(name: str = ROOT) -> logging.Logger:
+    """Remove the handlers :func:`enable` / :func:`configure_cli` installed on ``name`` and reset its level."""
+    logger = logging.getLogger(name)
+    for old in [h for h in logger.handlers if getattr(h, _OWN, False)]:
+        logger.removeHandler(old)
+    logger.setLevel(logging.NOTSET)
+    return logger
+
+
 class _PlainFormatter(logging.Formatter):
     """``message`` for notes, ``warning: message`` (``error: ...``) for WARNING and above."""
 

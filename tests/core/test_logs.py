@@ -96,3 +96,16 @@ def test_configure_cli_on_a_terminal_uses_rich(monkeypatch):
     mine = [h for h in logger.handlers if getattr(h, "_levelsets_handler", False)]
     assert len(mine) == 1 and isinstance(mine[0], RichHandler)
     assert mine[0].console.stderr and not mine[0].markup
+
+
+def test_disable_removes_only_our_handlers_and_resets_the_level():
+    root = logging.getLogger(logs.ROOT)
+    foreign = logging.NullHandler()
+    root.addHandler(foreign)
+    try:
+        logs.configure_cli(quiet=True)
+        assert root.level == logging.WARNING and len(root.handlers) == 2
+        logs.disable()
+        assert root.handlers == [foreign] and root.level == logging.NOTSET
+    finally:
+        root.removeHandler(foreign)
