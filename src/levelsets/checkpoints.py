@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +136,29 @@ def load_state(model: torch.nn.Module, payload: Mapping[str, Any], path: str | P
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"checkpoint {path} does not match the model ({first[:120]}){fix}") from None
     return model
+
+
+def load_model(
+    path: str | Path,
+    *,
+    kind: str,
+    build: Callable[[Mapping[str, Any]], torch.nn.Module],
+    retrain_hint: str = "",
+    expect: Mapping[str, Any] | None = None,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Load a checkpoint (:func:`load_checkpoint`), build its module from the config, load its weights.
+
+    ``build(config)`` makes the module; a config it refuses (``TypeError``, ``ValueError``,
+    ``KeyError``, :class:`~levelsets.errors.LevelsetsError`) becomes a :class:`CheckpointError` naming the file and
+    ``retrain_hint``, as does a weight mismatch (:func:`load_state`). Returns ``(module, payload)``.
+    """
+    from levelsets.errors import LevelsetsError
+
+    payload = load_checkpoint(path, kind=kind, expect=expect, retrain_hint=retrain_hint)
+    try:
+        model = build(payload["config"])
+    except (TypeError, ValueError, KeyError, LevelsetsError) as exc:
+        fix = f"; recreate it with `{retrain_hint}`" if retrain_hint else ""
+        raise CheckpointError(f"checkpoint {path} has an unusable configuration ({exc}){fix}") from None
+    load_state(model, payload, path, retrain_hint)
+    return model, payload

@@ -1,7 +1,13 @@
 import pytest
 import torch
 
-from levelsets.checkpoints import card_path, load_checkpoint, load_state, save_checkpoint
+from levelsets.checkpoints import (
+    card_path,
+    load_checkpoint,
+    load_model,
+    load_state,
+    save_checkpoint,
+)
 from levelsets.errors import CheckpointError
 
 HINT = "levelsets train classifier --world shapes"
@@ -53,3 +59,21 @@ def test_refuses_pickled_objects(tmp_path):
     torch.save({"format": "levelsets-checkpoint", "obj": object()}, path)
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
         load_checkpoint(path, kind="classifier")
+
+
+def test_load_model_builds_from_the_config_and_names_the_file_when_it_cannot(tmp_path):
+    def build(config):
+        if config["width"] < 1:
+            raise ValueError("width must be >= 1")
+        return torch.nn.Linear(config["width"], 2)
+
+    good = torch.nn.Linear(3, 2)
+    save_checkpoint(tmp_path / "m.pt", kind="toy", config={"width": 3}, state_dict=good.state_dict(), card={})
+    model, payload = load_model(tmp_path / "m.pt", kind="toy", build=build)
+    assert payload["config"] == {"width": 3} and torch.equal(model.weight, good.weight)
+    save_checkpoint(tmp_path / "bad.pt", kind="toy", config={"width": 0}, state_dict=good.state_dict(), card={})
+    with pytest.raises(CheckpointError, match=r"bad\.pt has an unusable configuration \(width must be >= 1\); recreate it with `make toy`"):
+        load_model(tmp_path / "bad.pt", kind="toy", build=build, retrain_hint="make toy")
+    save_checkpoint(tmp_path / "other.pt", kind="toy", config={"width": 4}, state_dict=good.state_dict(), card={})
+    with pytest.raises(CheckpointError, match=r"other\.pt does not match the model"):
+        load_model(tmp_path / "other.pt", kind="toy", build=build)

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from levelsets.artifacts import provenance
-from levelsets.checkpoints import card_path, load_checkpoint, load_state, save_checkpoint
+from levelsets.checkpoints import card_path, load_model, save_checkpoint
 from levelsets.classifiers.cnn import MnistCNN, ShapesCNN, build_classifier
 from levelsets.classifiers.mnist_resnet import MnistPreActResNet
 from levelsets.classifiers.resnet import PreActResNet18
@@ -341,12 +341,8 @@ def load_classifier(path: str | Path, name: str, *, device: str | torch.device =
     _check_name(name)
     path = Path(path)
     hint = retrain_command(name)
-    payload = load_checkpoint(path, kind="classifier", expect={"num_classes": NUM_CLASSES[name], "arch": ARCH[name]}, retrain_hint=hint)
-    try:
-        model = build_classifier(payload["config"])
-    except (TypeError, ValueError, LevelsetsError) as exc:
-        raise CheckpointError(f"checkpoint {path} has an unusable configuration ({exc}); recreate it with `{hint}`") from None
-    load_state(model, payload, path, hint)
+    model, payload = load_model(path, kind="classifier", build=build_classifier, retrain_hint=hint,
+                                expect={"num_classes": NUM_CLASSES[name], "arch": ARCH[name]})
     card: dict[str, Any] = {"kind": "classifier", "config": payload["config"]}
     cpath = card_path(path)
     if cpath.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from levelsets.artifacts import check_output_file, provenance, write_json, write_sidecar
-from levelsets.errors import CheckpointError, LevelsetsError
+from levelsets.errors import LevelsetsError
 from levelsets.evaluation.classifier import (
     EvaluationResult,
     EvaluationSettings,
@@ -36,7 +36,7 @@ def load_classifier(spec: str | Path, *, seed: int = 0, device: str = "auto") ->
     (model, info)
         The logits model in eval mode and a description (name or path, config).
     """
-    from levelsets.checkpoints import load_checkpoint, load_state
+    from levelsets.checkpoints import load_model
     from levelsets.classifiers.cnn import build_classifier
 
     text = str(spec)
@@ -48,13 +48,7 @@ def load_classifier(spec: str | Path, *, seed: int = 0, device: str = "auto") ->
     path = Path(text)
     if not path.exists():
         raise LevelsetsError(f"--classifier {text} is neither {' nor '.join(NAMED_CLASSIFIERS)} nor an existing checkpoint file")
-    hint = "levelsets train classifier ..."
-    payload = load_checkpoint(path, kind="classifier", retrain_hint=hint)
-    try:
-        model = build_classifier(payload["config"])
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"checkpoint {path} has an unusable configuration ({exc}); recreate it with `{hint}`") from None
-    load_state(model, payload, path, hint)
+    model, payload = load_model(path, kind="classifier", build=build_classifier, retrain_hint="levelsets train classifier ...")
     return model.eval(), {"classifier": str(path), "config": payload["config"]}
 
 
