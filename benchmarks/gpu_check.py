@@ -87,6 +87,7 @@ _throughput = _sibling("sampler_throughput")
 forward_throughput, load_average, peak_rss_mb = (
     _throughput.forward_throughput, _throughput.load_average, _throughput.peak_rss_mb)
 run_notebook = _sibling("gpu/notebooks").run_notebook
+amp_and_sync_check = _sibling("gpu/amp_check").amp_and_sync_check
 
 
 def _sync(device: torch.device) -> None:
@@ -207,7 +208,7 @@ def training_stage(args: argparse.Namespace, device: torch.device, out_dir: Path
     base = training_epoch(args, device, out_dir, mixed_precision=False)
     ratio = amp["images_per_second"] / base["images_per_second"] if amp["images_per_second"] and base["images_per_second"] else None
     note = None if device.type == "cuda" else "mixed precision is CUDA-only: both epochs ran in float32 here"
-    return {**amp, "float32_baseline": base, "amp_speedup": ratio, "note": note}
+    return {**amp, "float32_baseline": base, "amp_speedup": ratio, "note": note, "cuda_checks": amp_and_sync_check(device)}
 
 
 @contextlib.contextmanager

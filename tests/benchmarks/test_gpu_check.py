@@ -41,6 +41,7 @@ def test_tiny_cpu_run_writes_every_field(bench, tmp_path):
     assert base["amp"] is False and base["examples"] == 128 and _positive(base["images_per_second"])
     assert train["amp_speedup"] == pytest.approx(train["images_per_second"] / base["images_per_second"])
     assert "CUDA-only" in train["note"]
+    assert train["cuda_checks"] == {"passed": None, "reason": "needs a CUDA device (this run: cpu)"}
     assert saved["notebooks"] == [] and saved["skipped"] == []
     assert saved["goal"]["mnist"] == "not judged: no GPU in this run"
     assert (tmp_path / "gpu_check_tiny_cpu.json.json").is_file()

@@ -236,39 +236,6 @@ def test_running_loss_is_the_example_weighted_mean():
     assert r.total.dtype == torch.float64
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: mixed precision and host syncs are CUDA-only")
-def test_cuda_training_uses_amp_and_syncs_per_epoch_not_per_step():
-    """On a GPU: float16 autocast in the loss (off with mixed_precision=False), and the number of host
-    syncs of an epoch does not grow with its number of steps."""
-    import warnings
-
-    seen = []
-
-    class Recording(SoftCrossEntropy):
-        def loss(self, model, x, y, generator=None):
-            seen.append((torch.is_autocast_enabled("cuda"), model(x).dtype))
-            return super().loss(model, x, y, generator)
-
-    def syncs(steps, amp=True):
-        x, y = blobs(16 * steps)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            torch.cuda.set_sync_debug_mode("warn")
-            try:
-                hist = fit(TinyNet().cuda(), torch.utils.data.TensorDataset(x, y), method=Recording(),
-                           settings=TrainSettings(epochs=1, batch_size=16, progress=False, device="cuda", mixed_precision=amp))
-            finally:
-                torch.cuda.set_sync_debug_mode("default")
-        assert hist.device.startswith("cuda") and math.isfinite(hist.train_loss[0]) and hist.mixed_precision is amp
-        return sum("synchroniz" in str(w.message) for w in caught)
-
-    assert syncs(32) == syncs(8)
-    assert set(seen) == {(True, torch.float16)}
-    seen.clear()
-    syncs(4, amp=False)
-    assert set(seen) == {(False, torch.float32)}
-
-
 def test_history_says_whether_mixed_precision_was_used():
     x, y = blobs(32)
     hist = fit(TinyNet(), torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=1, progress=False, device="cpu"))
