@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from levelsets.classifiers.resnet import PreActBlock
+from levelsets.classifiers.resnet import build_preact_layers, preact_logits
 
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -56,26 +55,10 @@ class MnistPreActResNet(nn.Module):
         self.config = {"arch": "MnistPreActResNet", "num_classes": num_classes, "width": width, "blocks": blocks,
                        "normalize": normalize}
         self.normalize = normalize
-        self.stem = nn.Conv2d(1, width, 3, stride=1, padding=1, bias=False)
-        stages = []
-        c_in = width
-        for i, stride in enumerate((1, 2, 2)):
-            c_out = width * 2**i
-            layers = [PreActBlock(c_in, c_out, stride)] + [PreActBlock(c_out, c_out, 1) for _ in range(blocks - 1)]
-            stages.append(nn.Sequential(*layers))
-            c_in = c_out
-        self.stages = nn.Sequential(*stages)
-        self.bn = nn.BatchNorm2d(c_in)
-        self.linear = nn.Linear(c_in, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        build_preact_layers(self, in_channels=1, width=width, strides=(1, 2, 2), blocks=blocks, num_classes=num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, num_classes)`` for images ``(N, 1, 28, 28)`` in [0, 1]."""
         if self.normalize:
             x = (x - MNIST_MEAN) / MNIST_STD
-        out = self.stages(self.stem(x))
-        out = F.relu(self.bn(out))
-        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
-        return self.linear(out)
+        return preact_logits(self, x)

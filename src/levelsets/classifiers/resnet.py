@@ -54,6 +54,33 @@ class PreActBlock(nn.Module):
         return out + skip
 
 
+def build_preact_layers(model: nn.Module, *, in_channels: int, width: int, strides: tuple[int, ...], blocks: int,
+                        num_classes: int) -> None:
+    """Give ``model`` a pre-activation ResNet body: ``stem`` (3 × 3 conv), ``stages`` (stage i has
+    ``blocks`` blocks of width ``width · 2^i``, the first with ``strides[i]``), ``bn`` and ``linear``;
+    convolutions He-initialized. These attribute names are the checkpoints' state-dict keys.
+    """
+    model.stem = nn.Conv2d(in_channels, width, 3, stride=1, padding=1, bias=False)
+    stages = []
+    c_in = width
+    for i, stride in enumerate(strides):
+        c_out = width * 2**i
+        stages.append(nn.Sequential(PreActBlock(c_in, c_out, stride), *[PreActBlock(c_out, c_out, 1) for _ in range(blocks - 1)]))
+        c_in = c_out
+    model.stages = nn.Sequential(*stages)
+    model.bn = nn.BatchNorm2d(c_in)
+    model.linear = nn.Linear(c_in, num_classes)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+
+def preact_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Logits of a :func:`build_preact_layers` body for (already normalized) images ``x``."""
+    out = F.relu(model.bn(model.stages(model.stem(x))))
+    return model.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
 class PreActResNet18(nn.Module):
     """PreAct ResNet-18: ``(N, 3, 32, 32)`` images in [0, 1] → ``(N, num_classes)`` logits.
 
@@ -75,25 +102,10 @@ class PreActResNet18(nn.Module):
         self.normalize = normalize
         self.register_buffer("mean", torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(CIFAR10_STD).view(1, 3, 1, 1), persistent=False)
-        self.stem = nn.Conv2d(3, width, 3, stride=1, padding=1, bias=False)
-        stages = []
-        c_in = width
-        for i, stride in enumerate((1, 2, 2, 2)):
-            c_out = width * 2**i
-            stages.append(nn.Sequential(PreActBlock(c_in, c_out, stride), PreActBlock(c_out, c_out, 1)))
-            c_in = c_out
-        self.stages = nn.Sequential(*stages)
-        self.bn = nn.BatchNorm2d(c_in)
-        self.linear = nn.Linear(c_in, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        build_preact_layers(self, in_channels=3, width=width, strides=(1, 2, 2, 2), blocks=2, num_classes=num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, num_classes)`` for images ``(N, 3, H, W)`` in [0, 1] (H = W = 32)."""
         if self.normalize:
             x = (x - self.mean) / self.std
-        out = self.stages(self.stem(x))
-        out = F.relu(self.bn(out))
-        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
-        return self.linear(out)
+        return preact_logits(self, x)
