@@ -29,10 +29,8 @@ def make_world(
     """The MNIST world with prior ``vae`` or ``gan`` (see :func:`levelsets.worlds.load_world`)."""
     import torch
 
-    from levelsets.classifiers.black_box import as_probability_fn
     from levelsets.classifiers.zoo import get_classifier, load_classifier
-    from levelsets.data.mnist import MNIST_CLASSES
-    from levelsets.devices import forward_batch_size, prepare_for_inference
+    from levelsets.devices import prepare_for_inference
     from levelsets.generative.zoo import get_generator
 
     device = torch.device(device)
@@ -45,21 +43,31 @@ def make_world(
         prior, "mnist", exclude_class=exclude_class, train_if_missing=train_if_missing, seed=seed, device=device,
         progress=progress,
     )
-    decoder = prepare_for_inference(decoder, device)
     latent_dim = int(gen_card.get("config", {}).get("latent_dim", 5))
+    return digit_world("mnist", prior, prepare_for_inference(decoder, device), prepare_for_inference(model, device),
+                       latent_dim, card, gen_card, device)
+
+
+def digit_world(name: str, prior: str, decoder, model, latent_dim: int, card: dict, gen_card: dict, device) -> World:
+    """A world of MNIST digits: prior N(0, I_d), the generator's ``decoder`` (a module, differentiable —
+    the sampler decides when to use gradients), the logits ``model`` as a checked probability function
+    with the ten digit classes; ``card`` / ``gen_card`` are the models' cards (their data is recorded).
+    """
+    import torch
+
+    from levelsets.classifiers.black_box import as_probability_fn
+    from levelsets.data.mnist import MNIST_CLASSES
+    from levelsets.devices import forward_batch_size
+
     latent_prior = torch.distributions.Independent(
         torch.distributions.Normal(torch.zeros(latent_dim, device=device), torch.ones(latent_dim, device=device)), 1
     )
-
-    def decode(z: torch.Tensor) -> torch.Tensor:  # differentiable: the sampler decides when to use gradients
-        return decoder(z)
-
     return World(
-        name="mnist",
+        name=name,
         prior_name=prior,
         prior=latent_prior,
-        decoder=decode,
-        classifier=as_probability_fn(prepare_for_inference(model, device), num_classes=10, device=device, logits=True,
+        decoder=decoder,
+        classifier=as_probability_fn(model, num_classes=10, device=device, logits=True,
                                      batch_size=forward_batch_size(device)),
         class_names=tuple(MNIST_CLASSES),
         latent_names=tuple(f"z{i + 1}" for i in range(latent_dim)),

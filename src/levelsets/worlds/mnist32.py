@@ -69,12 +69,11 @@ def make_world(
     """
     import torch
 
-    from levelsets.classifiers.black_box import as_probability_fn
     from levelsets.classifiers.zoo import get_classifier, load_classifier
-    from levelsets.data.mnist import MNIST_CLASSES
-    from levelsets.devices import forward_batch_size, prepare_for_inference
+    from levelsets.devices import prepare_for_inference
     from levelsets.errors import LevelsetsError
     from levelsets.generative.zoo import get_generator
+    from levelsets.worlds.mnist import digit_world
 
     if prior not in PRIORS:
         raise LevelsetsError(f"world {NAME} has no prior {prior!r}; choose one of {', '.join(PRIORS)}")
@@ -89,23 +88,8 @@ def make_world(
     # weights frozen (a freshly trained model still has requires_grad on); gradients w.r.t. z and x still flow
     decoder = prepare_for_inference(decoder, device).requires_grad_(False)
     model = prepare_for_inference(model, device).requires_grad_(False)
-    latent_dim = int(decoder.latent_dim)
-    latent_prior = torch.distributions.Independent(
-        torch.distributions.Normal(torch.zeros(latent_dim, device=device), torch.ones(latent_dim, device=device)), 1
-    )
-    return World(
-        name=NAME,
-        prior_name=prior,
-        prior=latent_prior,
-        decoder=decoder,  # a module: differentiable, no torch.no_grad() here (see the module docstring)
-        classifier=as_probability_fn(model, num_classes=10, device=device, logits=True,
-                                     batch_size=forward_batch_size(device)),
-        class_names=tuple(MNIST_CLASSES),
-        latent_names=tuple(f"z{i + 1}" for i in range(latent_dim)),
-        exact_posterior=None,
-        data=f"classifier: {card.get('data', 'unknown')}; {prior}: {gen_card.get('data', 'unknown')}",
-        cards={"classifier": card, "generator": gen_card},
-    )
+    # the decoder is passed as a module: differentiable, no torch.no_grad() here (see the module docstring)
+    return digit_world(NAME, prior, decoder, model, int(decoder.latent_dim), card, gen_card, device)
 
 
 make_world.priors = PRIORS  # type: ignore[attr-defined]
