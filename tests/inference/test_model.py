@@ -9,6 +9,7 @@ import torch
 from pyro import poutine
 from scipy import stats
 
+from levelsets.classifiers.black_box import as_probability_fn
 from levelsets.errors import LevelsetsError
 from levelsets.inference.model import level_set_model, log_density_fn, target_pair
 
@@ -138,3 +139,45 @@ def test_model_samples_under_pyro():
 def test_bad_model_inputs_raise_levelsets_error(target, alpha, relaxation, message):
     with pytest.raises(LevelsetsError, match=message):
         log_density_fn(prior64(), decoder, classifier, torch.tensor(target, dtype=torch.float64), alpha, relaxation)
+
+
+# The gradients MALA uses: log_density_fn(..., gradients=True)
+
+
+def linear_world(d: int = 4, k: int = 3):
+    weight = torch.randn(d, k, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    module = torch.nn.Linear(d, k, bias=False).double()
+    with torch.no_grad():
+        module.weight.copy_(weight.T)
+    prior = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(d, dtype=torch.float64), 1.0), 1)
+    return prior, module
+
+
+@pytest.mark.parametrize("relaxation", ["dirichlet", "normal"])
+def test_log_density_gradients_match_finite_differences(relaxation):
+    prior, module = linear_world()
+    clf = as_probability_fn(module, num_classes=3, logits=True)
+    target = torch.tensor([0.45, 0.45, 0.10], dtype=torch.float64)
+    fn = log_density_fn(prior, lambda z: z, clf, target, 20.0, relaxation, gradients=True)
+    z = torch.randn(5, 4, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    out = fn(z)
+    plain = log_density_fn(prior, lambda z: z, clf, target, 20.0, relaxation)
+    eps = 1e-6
+    for j in range(4):
+        dz = torch.zeros_like(z)
+        dz[:, j] = eps
+        up, down = plain(z + dz), plain(z - dz)
+        fd_lik = (up.log_lik - down.log_lik) / (2 * eps)
+        fd_prior = (up.log_prior - down.log_prior) / (2 * eps)
+        assert torch.allclose(out.grad_log_lik[:, j], fd_lik, rtol=1e-5, atol=1e-6)
+        assert torch.allclose(out.grad_log_prior[:, j], fd_prior, rtol=1e-5, atol=1e-6)
+    assert torch.equal(out.log_lik, plain(z).log_lik)
+    assert not out.log_lik.requires_grad and not out.probs.requires_grad
+
+
+def test_a_numpy_classifier_is_a_black_box_without_gradients():
+    prior, module = linear_world()
+    clf = as_probability_fn(lambda x: torch.softmax(module(x), -1).detach().numpy(), num_classes=3)
+    target = torch.tensor([0.45, 0.45, 0.10], dtype=torch.float64)
+    out = log_density_fn(prior, lambda z: z, clf, target, 20.0, gradients=True)(torch.zeros(2, 4, dtype=torch.float64))
+    assert out.grad_log_lik is None and out.grad_log_prior is None

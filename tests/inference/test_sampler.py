@@ -1,8 +1,10 @@
-"""Driver tests of sample_level_set / prior_rejection with exact stubs (tier b), plus SMC pieces."""
+"""Driver tests of sample_level_set (levelsets.inference.sampler) with exact stubs (tier b), plus SMC pieces.
+
+Its settings are tested in test_settings.py, its result record in test_result.py, the choice of moves in
+test_moves.py, the band's record in test_band_sampler.py; statistical exactness in test_sampler_exact.py.
+"""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -138,31 +140,6 @@ def test_no_tempering_is_plain_adaptive_mh():
     res = sample_level_set(normal_prior(), identity, constant_classifier, [0.5, 0.5], tiny(tempering=False))
     assert set(res.history["inv_temperature"]) == {1.0}
     assert 0.05 < float(res.acceptance.mean()) < 0.8
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        (dict(particles=0), "particles must be"),
-        (dict(samples=300), "must not exceed particles"),
-        (dict(alpha=0.0), "alpha must be"),
-        (dict(alpha=-1.0), "alpha must be"),
-        (dict(alpha=math.inf), "alpha must be"),
-        (dict(burn_in=60), "burn-in"),
-        (dict(steps=0), "steps must be"),
-        (dict(thin=0), "thin must be"),
-        (dict(relaxation="laplace"), "unknown relaxation"),
-        (dict(resampling="stratified"), "unknown resampling"),
-        (dict(target_accept=1.5), "target_accept"),
-        (dict(init_scale=0.0), "init_scale"),
-        (dict(burn_in=0), "tempering needs a burn-in"),
-        (dict(de_every=-1), "de_every must be"),
-        (dict(de_jump_every=1.5), "de_jump_every must be"),
-    ],
-)
-def test_settings_validation(kwargs, message):
-    with pytest.raises(LevelsetsError, match=message):
-        tiny(**kwargs)
 
 
 def test_bad_target_and_device_are_levelsets_errors():
