@@ -1,3 +1,5 @@
+"""The training loop (levelsets.classifiers.training): fit, its settings, history and divergence checks."""
+
 import math
 
 import pytest
@@ -108,21 +110,6 @@ def test_divergence_is_a_user_error():
     x, y = blobs(32)
     with pytest.raises(LevelsetsError, match="diverged"):
         fit(TinyNet(), torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=1, progress=False, device="cpu"), method=Nan())
-
-
-def test_predict_probs_rows_sum_to_one():
-    p = predict_probs(TinyNet(3), torch.rand(10, 1, 4, 4), batch_size=3, device="cpu")
-    assert p.shape == (10, 3)
-    torch.testing.assert_close(p.sum(1), torch.ones(10))
-
-
-def test_accuracy_with_soft_labels_and_dataset():
-    model = TinyNet()
-    x = torch.rand(20, 1, 4, 4)
-    pred = predict_probs(model, x, device="cpu").argmax(1)
-    assert accuracy(model, x, pred, device="cpu") == 1.0
-    soft = torch.nn.functional.one_hot(1 - pred, 2).float()
-    assert accuracy(model, torch.utils.data.TensorDataset(x, soft), device="cpu") == 0.0
 
 
 @pytest.mark.parametrize(
@@ -240,3 +227,16 @@ def test_history_says_whether_mixed_precision_was_used():
     x, y = blobs(32)
     hist = fit(TinyNet(), torch.utils.data.TensorDataset(x, y), settings=TrainSettings(epochs=1, progress=False, device="cpu"))
     assert hist.mixed_precision is False and hist.to_dict()["mixed_precision"] is False  # CUDA only
+
+
+def test_one_cycle_warms_up_linearly_then_decays_by_a_cosine_to_the_floor():
+    from levelsets.classifiers.training import one_cycle
+
+    f = one_cycle(10, warmup=0.2, floor=0.01)  # W = 2 warm-up steps, then 8 decaying ones
+    assert [f(0), f(1)] == [0.5, 1.0]
+    assert f(2) == pytest.approx(1.0)  # the top of the cosine
+    assert f(6) == pytest.approx(0.01 + 0.99 * 0.5)  # half-way down
+    assert f(10) == pytest.approx(0.01) and f(50) == pytest.approx(0.01)  # the floor, and it stays there
+    values = [f(s) for s in range(2, 11)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+    assert one_cycle(3)(0) == 1.0  # fewer than 5 steps: one warm-up step
