@@ -1,21 +1,15 @@
-"""CIFAR-10 / CIFAR-10H / CIFAR-10S loaders on stand-ins written in the published on-disk formats."""
+"""The CIFAR-10 loader (levelsets.data.cifar10) on stand-ins written in the published on-disk format."""
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 
 import numpy as np
 import pytest
 
-from levelsets.data import cifar10, cifar10h
-from levelsets.data.standins import (
-    py2_pickle_bytes,
-    write_cifar10_standin,
-    write_cifar10h_standin,
-    write_cifar10s_standin,
-)
+from levelsets.data import cifar10
+from levelsets.data.standins import py2_pickle_bytes, write_cifar10_standin
 from levelsets.errors import LevelsetsError
 
 
@@ -26,23 +20,6 @@ def one_line(exc: pytest.ExceptionInfo) -> str:
 
 
 # --- CIFAR-10 python batches ------------------------------------------------------------------
-
-
-def test_standin_is_a_python2_protocol2_pickle_that_plain_pickle_reads(tmp_path):
-    folder = write_cifar10_standin(tmp_path, per_batch=3, n_test=4)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*cifar10.TRAIN_BATCHES, "test_batch", "batches.meta"])
-    raw = (folder / "data_batch_1").read_bytes()
-    assert raw[:2] == b"\x80\x02"  # protocol 2, as cPickle wrote it
-    assert b"cnumpy.core.multiarray\n_reconstruct\n" in raw  # Python 2 numpy's module name
-    # torchvision reads the batches with plain pickle and encoding="latin1": same arrays
-    with open(folder / "data_batch_1", "rb") as fh:
-        plain = pickle.load(fh, encoding="latin1")
-    assert set(plain) == {"data", "labels", "batch_label", "filenames"}
-    images, labels = cifar10.read_batch(folder / "data_batch_1")
-    np.testing.assert_array_equal(images.reshape(3, 3072), plain["data"])
-    np.testing.assert_array_equal(labels, plain["labels"])
-    with open(folder / "data_batch_1", "rb") as fh:  # and with encoding="bytes" the keys are bytes
-        assert b"data" in pickle.load(fh, encoding="bytes")
 
 
 def test_pixels_and_labels_round_trip(tmp_path):
@@ -172,102 +149,6 @@ def test_failed_download_is_one_line(tmp_path, monkeypatch, log_notes):
 def test_unknown_split():
     with pytest.raises(LevelsetsError, match="unknown CIFAR-10 split"):
         cifar10.load_cifar10("test")
-
-
-# --- CIFAR-10H -------------------------------------------------------------------------------
-
-
-def test_cifar10h_counts_and_raw_agree(tmp_path):
-    truth = np.array([3, 5, 5, 0, 9, 1, 2, 2])
-    write_cifar10h_standin(tmp_path, n_images=8, n_annotators=6, per_annotator=4, true_labels=truth, seed=2)
-    counts = cifar10h.load_cifar10h(tmp_path)
-    raw = cifar10h.load_cifar10h(tmp_path, source="raw")
-    assert counts.counts.shape == (8, 10) and counts.counts.dtype == np.float64
-    np.testing.assert_array_equal(counts.counts, raw.counts)
-    assert counts.choices is None and [len(c) for c in raw.choices] == counts.counts.sum(axis=1).tolist()
-    np.testing.assert_allclose(counts.probs.sum(axis=1), 1.0)
-    np.testing.assert_allclose(cifar10h.load_probs(tmp_path), counts.probs)
-    assert "12 attention checks excluded" in raw.source  # 6 annotators x 2 checks
-    # the published counts file: (N, 10) float64 whole numbers, read without pickle
-    arr = np.load(tmp_path / "cifar10h-counts.npy", allow_pickle=False)
-    assert arr.dtype == np.float64 and arr.shape == (8, 10)
-
-
-def test_cifar10h_label_sets(tmp_path):
-    write_cifar10h_standin(tmp_path, n_images=20, n_annotators=10, per_annotator=6, seed=0)
-    data = cifar10h.load_cifar10h(tmp_path, source="raw")
-    train, held = cifar10h.test_set_split(20, seed=0)
-    assert len(train) == 14 and len(held) == 6 and not set(train) & set(held)
-    labels = cifar10h.cifar10h_label_set(data, split="heldout")
-    assert labels.ids == [str(i) for i in held]
-    np.testing.assert_allclose(labels.aggregate_matrix(), data.probs[held])
-    per = cifar10h.cifar10h_label_set(data, split="train", per_annotator=True)
-    first = per.per_annotator[str(train[0])]
-    assert first.shape == (len(data.choices[train[0]]), 10) and set(first.sum(axis=1)) == {1.0}
-    np.testing.assert_allclose(per.aggregate_matrix(), data.probs[train])
-    with pytest.raises(LevelsetsError, match="need the raw trials"):
-        cifar10h.cifar10h_label_set(cifar10h.load_cifar10h(tmp_path), per_annotator=True)
-
-
-@pytest.mark.parametrize(("name", "content", "needle"), [
-    ("cifar10h-counts.npy", np.ones((5, 9)), "not (10000, 10)"),
-    ("cifar10h-counts.npy", np.full((5, 10), 0.1), "non-integer counts"),
-    ("cifar10h-counts.npy", np.array([[1.0] * 10, [0.0] * 10]), "image 1 has no annotations"),
-    ("cifar10h-counts.npy", np.array([{"a": 1}], dtype=object), "not a plain numeric .npy file"),
-    ("cifar10h-counts.npy", b"\x93NUMPY garbage", "cifar10h-counts.npy"),
-])
-def test_cifar10h_bad_counts_are_one_line(tmp_path, name, content, needle):
-    path = tmp_path / name
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        np.save(path, content, allow_pickle=True)
-    with pytest.raises(LevelsetsError) as exc:
-        cifar10h.load_cifar10h(tmp_path)
-    assert needle in one_line(exc)
-
-
-def test_cifar10h_truncated_counts(tmp_path):
-    write_cifar10h_standin(tmp_path, n_images=30, n_annotators=10, per_annotator=9)
-    path = tmp_path / "cifar10h-counts.npy"
-    path.write_bytes(path.read_bytes()[:300])
-    with pytest.raises(LevelsetsError) as exc:
-        cifar10h.load_cifar10h(tmp_path)
-    assert "cifar10h-counts.npy" in one_line(exc)
-
-
-def test_cifar10h_raw_problems(tmp_path):
-    write_cifar10h_standin(tmp_path)
-    csv = tmp_path / "cifar10h-raw.csv"
-    text = csv.read_text()
-    csv.write_text(text.replace("chosen_label", "choice", 1))
-    with pytest.raises(LevelsetsError, match="lacks column"):
-        cifar10h.load_cifar10h(tmp_path, source="raw")
-    csv.write_text(text.splitlines()[0] + "\n")
-    with pytest.raises(LevelsetsError, match="no trials apart from attention checks"):
-        cifar10h.load_cifar10h(tmp_path, source="raw")
-    (tmp_path / "cifar10h-counts.npy").unlink()
-    with pytest.raises(LevelsetsError) as exc:
-        cifar10h.load_cifar10h(tmp_path)
-    assert "cifar10h-counts.npy is missing" in one_line(exc) and cifar10h.SOURCE_URL in str(exc.value)
-
-
-# --- CIFAR-10S -------------------------------------------------------------------------------
-
-
-def test_cifar10s_standin_builds_cifar10_labels(tmp_path):
-    from levelsets.softlabels.label_files import build_label_file, load_soft_labels
-
-    responses = write_cifar10s_standin(tmp_path / "cifar10s.json", ids=[4, 0, 7], annotators=2, true_labels=np.array([3, 5, 9]))
-    raw = json.loads(responses.read_text())
-    assert set(raw) == {"4", "0", "7"} and raw["4"][0]["Most Probable Class"] == "Cat"
-    result = build_label_file(responses, classes="cifar10", variety="t2-clamp", gamma=0.1, out=tmp_path / "labels.json")
-    assert result.num_examples == 3 and result.num_labels == 6
-    labels = load_soft_labels(tmp_path / "labels.json", class_names=cifar10.CIFAR10_CLASSES)
-    agg = labels.aggregate_matrix()
-    assert agg.shape == (3, 10)
-    np.testing.assert_allclose(agg.sum(axis=1), 1.0)
-    assert agg.argmax(axis=1).tolist() == [3, 5, 9]  # the most probable class keeps the most mass
 
 
 def test_download_path_fetches_checks_and_unpacks_the_archive(tmp_path, monkeypatch, log_notes):

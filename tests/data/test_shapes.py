@@ -1,3 +1,5 @@
+"""The shapes-world dataset (levelsets.data.shapes): images, labels, latents and exact posteriors."""
+
 import math
 
 import pytest
