@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_responses import CLASSES, response  # the hand-built response of the format's tests
 
 from levelsets.errors import LevelsetsError
-from levelsets.softlabels.class_sets import resolve_class_names
 from levelsets.softlabels.label_construction import (
     ConstructionSettings,
     build_soft_labels,
@@ -15,6 +13,8 @@ from levelsets.softlabels.label_construction import (
     construct_label_checked,
 )
 from levelsets.softlabels.responses import parse_response
+
+from .test_responses import CLASSES, response  # the hand-built response of the format's tests
 
 
 def label(raw, variety, gamma=0.1):
@@ -106,15 +106,6 @@ def test_all_problems_are_reported_together():
 def test_settings_validation(bad):
     with pytest.raises(LevelsetsError):
         ConstructionSettings(**bad)
-
-
-def test_class_sets():
-    assert resolve_class_names("shapes") == ("rocket", "house")
-    assert len(resolve_class_names("CIFAR10")) == 10
-    assert resolve_class_names(" x , y ") == ("x", "y")
-    for bad in ["x", "x,,y", "x,X"]:
-        with pytest.raises(LevelsetsError):
-            resolve_class_names(bad)
 
 
 # --- published-data anomalies (strict=False): arithmetic by hand, K = 5 classes a..e, gamma = 0.1 ---

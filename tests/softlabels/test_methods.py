@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from levelsets.errors import LevelsetsError
-from levelsets.softlabels.class_pair_transform import fit_class_pair_transform, logistic
+from levelsets.softlabels.class_pair_transform import ClassPairTransform
 from levelsets.softlabels.methods import (
     EntWC,
     LabelSmoothing,
@@ -180,31 +180,16 @@ def test_confidence_smoothing_gamma_to_the_omega():
         confidence_smoothing(y, 1.5)
 
 
-def test_class_pair_transform_recovers_logistic_and_is_symmetric():
-    rng = np.random.default_rng(0)
-    obs = []
-    for _ in range(200):
-        lf = rng.uniform()
-        obs.append((0, 2, lf, float(np.clip(logistic(lf, 12.0, 0.4) + rng.normal(0, 0.02), 0, 1))))
-    for _ in range(200):  # the same curve observed in the other orientation
-        lf = rng.uniform()
-        obs.append((2, 0, 1 - lf, float(np.clip(1 - logistic(lf, 12.0, 0.4) + rng.normal(0, 0.02), 0, 1))))
-    obs += [(1, 2, 0.5, 0.5), (1, 1, 0.3, 0.3)]  # too few points / same class: identity
-    tau = fit_class_pair_transform(obs, num_classes=3)
-    slope, centre = tau.params[(0, 2)]
-    assert slope == pytest.approx(12.0, rel=0.1) and centre == pytest.approx(0.4, abs=0.01)
-    assert (1, 2) not in tau.params
-    assert tau.tau(0.3, 1, 2) == 0.3 and tau.tau(0.3, 1, 1) == 0.3
-    assert tau.tau(0.3, 2, 0) == pytest.approx(1 - tau.tau(0.7, 0, 2))
-    again = type(tau).from_dict(tau.to_dict())
-    assert again.params == tau.params
-    # in mixup the label coefficient becomes τ(λ)
+def test_mixup_label_coefficient_is_the_class_pair_transform_of_lambda():
+    # one fitted pair (0, 2), τ_02(λ) = logistic(λ; slope 12, centre 0.4); other pairs keep the identity
+    tau = ClassPairTransform(num_classes=3, params={(0, 2): (12.0, 0.4)})
     x = torch.rand(2, 4)
     y = torch.eye(3)[[0, 2]]
     mix = Mixup(alpha=1.0, transform=tau)
     g_ref = gen()
     lam = sample_lambda(1.0, g_ref)
     perm = random_pairing(2, g_ref)
+    assert perm.tolist() == [1, 0] and abs(tau.tau(lam, 0, 2) - lam) > 0.01  # pairs across classes, where τ(λ) ≠ λ
     _, y_mix = mix.mixed(x, y, gen())
     for b in range(2):
         i, j = int(y[b].argmax()), int(y[perm[b]].argmax())
