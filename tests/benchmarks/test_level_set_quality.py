@@ -48,3 +48,20 @@ def test_rare_markdown_marks_a_lower_bound_when_rejection_found_nothing(bench):
     text = bench.rare_markdown([cell])
     assert "| ≥ 8× |" in text and "ref" in text
     assert stats.norm.sf(0) == 0.5  # scipy's normal is what the masses use
+
+
+def test_intensity_markdown_reports_each_class_and_a_missing_class(bench):
+    check = {"prior": "vae", "classes": [1, 7], "draws": 100, "confidence": 0.9,
+             "rows": [{"class": 1, "real_intensity": 0.0771, "generated_intensity": 0.0757, "generated_n": 12, "ratio": 0.0757 / 0.0771},
+                      {"class": 7, "real_intensity": 0.115, "generated_intensity": None, "generated_n": 0, "ratio": None}]}
+    text = bench.intensity_markdown([check])
+    assert "| vae | 1 | 0.0771 | 0.0757 (12) | 98% |" in text
+    assert "| vae | 7 | 0.1150 | — | — |" in text
+    assert bench.intensity_markdown([]) == ""
+
+
+def test_render_joins_the_sections_of_a_record(bench):
+    check = {"prior": "gan", "classes": [8], "draws": 10, "confidence": 0.9,
+             "rows": [{"class": 8, "real_intensity": 0.15, "generated_intensity": 0.14, "generated_n": 3, "ratio": 0.14 / 0.15}]}
+    text = bench.render({"rows": [], "settings": {"methods": ["band"]}, "rare": [], "intensity_check": [check]})
+    assert text == bench.intensity_markdown([check])
