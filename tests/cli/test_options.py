@@ -13,7 +13,13 @@ import typer
 from typer.testing import CliRunner
 
 from levelsets.cli import app
-from levelsets.cli.options import attribute_docs, field_options, job_options, option_name
+from levelsets.cli.options import (
+    attribute_docs,
+    field_help,
+    field_options,
+    job_options,
+    option_name,
+)
 from levelsets.workflows.sample import SampleJob
 
 runner = CliRunner()
@@ -64,18 +70,32 @@ def test_field_options_one_option_per_field():
     assert option_name("burn_in") == "--burn-in"
 
 
-def test_field_options_refuses_what_cannot_be_an_option():
+def test_a_field_without_default_is_required_and_an_argument_field_is_positional():
     @dataclass
-    class NoDefault:
+    class Job:
+        src: Path = field(metadata={"argument": True})
+        """Where from."""
         x: int
         """X."""
+        shared: int = field(default=4, metadata={"help": "From metadata.", "metavar": "K"})
 
+    params = {p.name: p.default for p in field_options(Job)}
+    assert isinstance(params["src"], typer.models.ArgumentInfo) and params["src"].help == "Where from."
+    assert params["x"].default is ... and params["x"].param_decls == ("--x",)
+    assert params["shared"].help == "From metadata." and params["shared"].metavar == "K"
+    toy = typer.Typer(add_completion=False)
+    seen = {}
+    toy.command()(job_options(Job)(lambda **job: seen.update(job=Job(**job))))
+    assert runner.invoke(toy, ["here", "--x", "2"]).exit_code == 0 and seen["job"] == Job(Path("here"), 2)
+    missing = runner.invoke(toy, ["here"])
+    assert missing.exit_code == 2 and "Missing option '--x'" in missing.output
+
+
+def test_field_options_refuses_what_cannot_be_an_option():
     @dataclass
     class NoHelp:
         x: int = 1
 
-    with pytest.raises(TypeError, match="no default"):
-        field_options(NoDefault)
     with pytest.raises(TypeError, match="no help"):
         field_options(NoHelp)
     with pytest.raises(TypeError, match="not a dataclass"):
@@ -132,6 +152,11 @@ def test_job_options_refuses_a_second_declaration():
         def run2(*, loud: bool = False) -> None: ...
 
 
+def _helps(cls: type) -> dict[str, str | None]:
+    """Each field's help: its docstring, or the help a shared field carries (levelsets.job_fields)."""
+    return {f.name: field_help(cls, f) for f in dataclasses.fields(cls)}
+
+
 def _options(*command_path: str) -> dict[str, Any]:
     """The click options of a command of the app, by parameter name."""
     group = typer.main.get_command(app)
@@ -143,7 +168,7 @@ def _options(*command_path: str) -> dict[str, Any]:
 
 def test_every_sample_job_field_is_an_option_of_sample_and_sweep():
     """One source: `levelsets sample`'s job options are exactly SampleJob's fields, with their docs."""
-    docs = attribute_docs(SampleJob)
+    docs = _helps(SampleJob)
     job_fields = [f for f in dataclasses.fields(SampleJob) if f.metadata.get("cli", True)]
     sample = _options("sample")
     assert set(sample) == {f.name for f in job_fields} | {"json_output", "quiet"}
@@ -185,7 +210,8 @@ def test_sample_job_gives_the_sampler_its_shared_settings(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--steps", "10", "--burn-in", "10"], "need 0 ≤ --burn-in < --steps"),
-    (["--thin", "0"], "--thin must be ≥ 1"),
+    (["--thin", "0"], "--thin must be an integer ≥ 1, got 0"),
+    (["--burn-in", "0"], "tempering needs a burn-in of at least 1 step (got --burn-in 0); raise --burn-in"),
     (["--shards", "0"], "--shards must be an integer"),
 ])
 def test_sample_job_validation_is_one_line(tmp_path, args, message):
@@ -207,7 +233,7 @@ def test_sample_signature_is_built_once():
 def test_every_loop_settings_field_is_an_option_of_loop():
     from levelsets.workflows.loop_settings import LoopSettings
 
-    docs = attribute_docs(LoopSettings)
+    docs = _helps(LoopSettings)
     job_fields = [f for f in dataclasses.fields(LoopSettings) if f.metadata.get("cli", True)]
     loop = _options("loop")
     assert set(loop) == {f.name for f in job_fields} | {"quiet"}
@@ -238,7 +264,7 @@ def test_loop_passes_repeated_targets_and_quiet(monkeypatch, tmp_path):
 def test_every_stimuli_settings_field_is_an_option_of_stimuli_export():
     from levelsets.elicitation.stimuli import StimuliSettings
 
-    docs = attribute_docs(StimuliSettings)
+    docs = _helps(StimuliSettings)
     export = _options("stimuli", "export")
     assert set(export) == {f.name for f in dataclasses.fields(StimuliSettings)} | {"out", "overwrite"}
     for f in dataclasses.fields(StimuliSettings):
@@ -258,7 +284,7 @@ def test_building_the_options_keeps_the_cli_import_light():
 def test_sweep_own_options_are_sweep_spec_fields():
     from levelsets.workflows.sweep_plan import SweepSpec
 
-    docs = attribute_docs(SweepSpec)
+    docs = _helps(SweepSpec)
     sweep = _options("sweep")
     for name in ("out", "address", "resume", "num_cpus", "cell_threads", "cell_gpus", "retries"):
         field_ = SweepSpec.__dataclass_fields__[name]

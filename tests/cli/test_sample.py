@@ -99,13 +99,13 @@ def test_default_alpha_is_per_world_and_explicit_alpha_wins():
         (["--target", "0.2,0.3,0.5"], "3 entries but the classifier has 2"),
         (["--target", "-0.5,1.5"], "negative"),
         (["--target", "0.2,0.2"], "sums to 0.4"),
-        (["--alpha", "0"], "--alpha must be > 0"),
-        (["--alpha", "-3"], "--alpha must be > 0"),
-        (["--particles", "0"], "--particles must be ≥ 1"),
-        (["--samples", "65"], "cannot exceed --particles"),
+        (["--alpha", "0"], "--alpha must be a finite number > 0, got 0.0"),
+        (["--alpha", "-3"], "--alpha must be a finite number > 0, got -3.0"),
+        (["--particles", "0"], "--particles must be an integer ≥ 1, got 0"),
+        (["--samples", "65"], "--samples (65) must not exceed --particles (64)"),
         (["--world", "cifar"], "unknown world"),
         (["--prior", "gan"], "has no prior 'gan'"),
-        (["--relaxation", "laplace"], "unknown relaxation"),
+        (["--relaxation", "laplace"], "unknown --relaxation 'laplace'; choose one of band, dirichlet, normal"),
     ],
 )
 def test_bad_input_one_line_exit_2_no_output(tmp_path, args, fragment):

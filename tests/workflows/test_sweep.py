@@ -177,7 +177,7 @@ def _free_port() -> int:
         (["--targets", " , "], "--targets is empty"),
         (["--targets", "1vs7,banana"], "unknown target"),
         (["--targets", "1vs7", "--seeds", "0,x"], "'x' is not an integer"),
-        (["--targets", "1vs7", "--samples", "500"], "cannot exceed --particles"),
+        (["--targets", "1vs7", "--samples", "500"], "must not exceed --particles"),
         (["--targets", "1vs7", "--address", "127.0.0.1:PORT"], "cannot reach a Ray cluster at 127.0.0.1:"),
         (["--targets", "1vs7", "--address", "nonsense"], "is not HOST:PORT"),
         (["--targets", "1vs7,1vs7"], "share the directory 1vs7-vae-seed0"),

@@ -17,11 +17,13 @@ signature (which Typer reads) from the fields::
     def run(*, quiet: bool = typer.Option(False, "--quiet"), **job: Any) -> None:
         Job(**job, progress=not quiet)
 
-Field metadata understood here: ``flags`` (extra option names, e.g. ``("-N",)``), ``option``
-(the long name, when it is not ``--field-name``: a list field ``targets`` given as a repeatable
-``--target``), ``type`` (the type Typer parses, when the field's own is not one Typer knows, e.g.
-``list[str]`` for a ``tuple[str, ...] | None`` field), ``cli`` (``False``: not an option, e.g. a
-Python-only field) and ``help`` (overrides the docstring).
+A field without a default is a required option. Field metadata understood here: ``flags`` (extra
+option names, e.g. ``("-N",)``), ``option`` (the long name, when it is not ``--field-name``: a
+list field ``targets`` given as a repeatable ``--target``), ``type`` (the type Typer parses, when
+the field's own is not one Typer knows, e.g. ``list[str]`` for a ``tuple[str, ...] | None``
+field), ``argument`` (``True``: a positional argument, not an option), ``metavar``, ``envvar``,
+``cli`` (``False``: not an option, e.g. a Python-only field) and ``help`` (the help, instead of a
+docstring: the fields every job shares, :mod:`levelsets.job_fields`, carry theirs this way).
 
 Why not a dataclass-to-CLI library (tyro, simple-parsing, jsonargparse): the application is
 Typer/click, and one small adapter keeps every command on it; the adapter only turns fields into
@@ -41,7 +43,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["attribute_docs", "field_options", "job_options", "option_name"]
+__all__ = ["attribute_docs", "field_help", "field_options", "job_options", "option_name"]
 
 
 @functools.cache
@@ -66,6 +68,11 @@ def attribute_docs(cls: type) -> dict[str, str]:
                     and isinstance(after.value.value, str)):
                 docs[node.target.id] = " ".join(inspect.cleandoc(after.value.value).split())
     return docs
+
+
+def field_help(cls: type, f: dataclasses.Field) -> str | None:
+    """The help of field ``f`` of ``cls``: its ``help`` metadata, else its attribute docstring."""
+    return f.metadata.get("help") or attribute_docs(cls).get(f.name)
 
 
 def option_name(name: str) -> str:
@@ -95,14 +102,15 @@ def field_options(
     -------
     list of inspect.Parameter
         In field order; each annotated with the field's resolved type, its default
-        ``typer.Option(field default, --long-name, *metadata flags, help=...)``.
+        ``typer.Option(field default, --long-name, *metadata flags, help=...)`` (``...``, i.e.
+        required, for a field without a default; ``typer.Argument`` for an ``argument`` field).
         (``option`` and ``type`` in a field's metadata replace the long name and the type.)
 
     Raises
     ------
     TypeError
-        When ``cls`` is not a dataclass, a field has no default (an option needs one) or no help,
-        or ``exclude`` / ``help`` name a field ``cls`` does not have.
+        When ``cls`` is not a dataclass, a field has no help, or ``exclude`` / ``help`` name a
+        field ``cls`` does not have.
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
@@ -110,19 +118,26 @@ def field_options(
     unknown = (skip | set(help or {})) - {f.name for f in dataclasses.fields(cls)}
     if unknown:
         raise TypeError(f"{sorted(unknown)} are not fields of {cls.__name__}")
-    docs = attribute_docs(cls)
     hints = typing.get_type_hints(cls)
     params = []
     for f in dataclasses.fields(cls):
         if f.name in skip or not f.init or not f.metadata.get("cli", True):
             continue
-        if f.default is dataclasses.MISSING:
-            raise TypeError(f"{cls.__name__}.{f.name} has no default; a CLI option needs one")
-        text = (help or {}).get(f.name) or f.metadata.get("help") or docs.get(f.name)
+        text = (help or {}).get(f.name) or field_help(cls, f)
         if not text:
             raise TypeError(f"{cls.__name__}.{f.name} has no help: give it an attribute docstring")
-        names = (f.metadata.get("option", option_name(f.name)), *f.metadata.get("flags", ()))
-        option = typer.Option(f.default, *names, help=text)
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = ...  # required
+        extra = {k: f.metadata[k] for k in ("metavar", "envvar") if k in f.metadata}
+        if f.metadata.get("argument"):
+            option = typer.Argument(default, help=text, **extra)
+        else:
+            names = (f.metadata.get("option", option_name(f.name)), *f.metadata.get("flags", ()))
+            option = typer.Option(default, *names, help=text, **extra)
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option,
                                         annotation=f.metadata.get("type", hints[f.name])))
     return params

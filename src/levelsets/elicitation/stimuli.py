@@ -51,6 +51,7 @@ from levelsets.elicitation.manifest import BATCHES_FILE, FORMAT, IMAGES_DIR, MAN
 from levelsets.elicitation.stimulus_selection import Pick, select_stimuli, selection_rule
 from levelsets.elicitation.trials import make_batches, mixed_records
 from levelsets.errors import LevelsetsError
+from levelsets.job_fields import seed_field
 from levelsets.runs import SampleRun, load_run
 
 DEFAULT_CATCH = 3
@@ -69,7 +70,7 @@ class StimuliSettings:
     """Settings of a stimuli export (validated on construction).
 
     Each field is one option of ``levelsets stimuli export``: its docstring is the option's
-    ``--help`` (:mod:`levelsets.cli.options`). ``size`` is the longer side for non-square images
+    ``--help`` (:mod:`levelsets.cli.options`; ``seed``'s is :func:`levelsets.job_fields.seed_field`'s). ``size`` is the longer side for non-square images
     (8–2048); ``seed`` drives every random choice (batches, orders, mixing pairs, ``random``
     selection, the first point of ``diverse`` selection); ``select`` is explained in the module
     docstring.
@@ -90,8 +91,7 @@ class StimuliSettings:
     select: str = "diverse"
     """How --per-run stimuli are chosen: diverse (k-center spread over the run's final population, in pixel
     space; default) or random (a random sample of the level set)."""
-    seed: int = 0
-    """Random seed; the same seed and settings give the same output."""
+    seed: int = seed_field()
 
     def __post_init__(self) -> None:
         if self.select not in SELECT_RULES:

@@ -1,21 +1,21 @@
-"""Settings of the level-set sampler (:func:`levelsets.inference.sampler.sample_level_set`), validated once."""
+"""Settings of the level-set sampler (:func:`levelsets.inference.sampler.sample_level_set`), validated once.
+
+The checks themselves live in :mod:`levelsets.sampler_checks` (torch-free), where the jobs whose
+options feed the sampler run them too, before anything is loaded.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from levelsets.errors import LevelsetsError
-from levelsets.inference import resampling
-from levelsets.inference.model import RELAXATIONS
+from levelsets.sampler_checks import MOVES, check_sampler_settings
 
-MOVES = ("auto", "gradient", "black-box")
-"""Choices of :attr:`SamplerSettings.moves`."""
+__all__ = ["MOVES", "SamplerSettings"]
 
 
 @dataclass
 class SamplerSettings:
-    """Settings of :func:`sample_level_set` (validated on construction).
+    """Settings of :func:`sample_level_set` (validated on construction, :func:`~levelsets.sampler_checks.check_sampler_settings`).
 
     Attributes
     ----------
@@ -117,54 +117,7 @@ class SamplerSettings:
     moves: str = "auto"
 
     def __post_init__(self) -> None:
-        if int(self.particles) != self.particles or self.particles < 1:
-            raise LevelsetsError(f"particles must be an integer ≥ 1, got {self.particles}")
-        if int(self.steps) != self.steps or self.steps < 1:
-            raise LevelsetsError(f"steps must be an integer ≥ 1, got {self.steps}")
-        if int(self.burn_in) != self.burn_in or not 0 <= self.burn_in < self.steps:
-            raise LevelsetsError(f"burn-in must satisfy 0 ≤ burn-in < steps, got burn-in={self.burn_in}, steps={self.steps}")
-        if int(self.samples) != self.samples or self.samples < 1:
-            raise LevelsetsError(f"samples must be an integer ≥ 1, got {self.samples}")
-        if self.samples > self.particles:
-            raise LevelsetsError(
-                f"samples ({self.samples}) must not exceed particles ({self.particles}); raise --particles or lower --samples"
-            )
-        if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha) and self.alpha > 0):
-            raise LevelsetsError(f"alpha must be a finite number > 0, got {self.alpha}; larger alpha means a tighter level set")
-        if self.relaxation not in RELAXATIONS:
-            raise LevelsetsError(f"unknown relaxation {self.relaxation!r}; choose one of {', '.join(RELAXATIONS)}")
-        if not (isinstance(self.tolerance, (int, float)) and 0 < self.tolerance < 1):
-            raise LevelsetsError(f"tolerance must lie in (0, 1), got {self.tolerance}; it bounds max_l |f_l − p_l| (try 0.05)")
-        if not 0 < self.level_fraction < 1:
-            raise LevelsetsError(f"level_fraction must lie in (0, 1), got {self.level_fraction}")
-        for name in ("level_moves", "islands"):
-            value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise LevelsetsError(f"{name} must be an integer ≥ 1, got {value}")
-        if int(self.thin) != self.thin or self.thin < 1:
-            raise LevelsetsError(f"thin must be an integer ≥ 1, got {self.thin}")
-        if not self.init_scale > 0:
-            raise LevelsetsError(f"init_scale must be > 0, got {self.init_scale}")
-        if not 0 < self.target_accept < 1:
-            raise LevelsetsError(f"target_accept must lie in (0, 1), got {self.target_accept}")
-        if self.resampling not in resampling.RESAMPLING:
-            raise LevelsetsError(f"unknown resampling {self.resampling!r}; choose one of {', '.join(resampling.RESAMPLING)}")
-        if self.tempering and self.burn_in < 1:
-            raise LevelsetsError("tempering needs a burn-in of at least 1 step; raise --burn-in or turn tempering off")
-        if not 0 < self.cess_target < 1:
-            raise LevelsetsError(f"cess_target must lie in (0, 1), got {self.cess_target}")
-        if not 0 < self.tempering_fraction <= 1:
-            raise LevelsetsError(f"tempering_fraction must lie in (0, 1], got {self.tempering_fraction}")
-        if not self.clamp > 0:
-            raise LevelsetsError(f"clamp must be > 0, got {self.clamp}")
-        if not self.sigma > 0:
-            raise LevelsetsError(f"sigma must be > 0, got {self.sigma}")
-        if self.moves not in MOVES:
-            raise LevelsetsError(f"unknown moves {self.moves!r}; choose one of {', '.join(MOVES)}")
-        for name in ("de_every", "de_jump_every", "independence_every"):
-            value = getattr(self, name)
-            if int(value) != value or value < 0:
-                raise LevelsetsError(f"{name} must be an integer ≥ 0, got {value}")
+        check_sampler_settings(vars(self))  # the one set of checks, shared with the jobs' options
 
     @property
     def draws(self) -> int:

@@ -14,6 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from levelsets.errors import LevelsetsError
+from levelsets.job_fields import (
+    device_field,
+    out_field,
+    overwrite_field,
+    progress_field,
+    seed_field,
+)
+from levelsets.sampler_checks import check_sampler_settings
 
 LABELERS = ("truth", "target", "simulator", "elicited")
 DEFAULT_TARGETS = {
@@ -28,8 +36,10 @@ class LoopSettings:
     """Settings of :func:`levelsets.workflows.loop.run_loop` (validated on construction).
 
     Each field is one option of ``levelsets loop``: its docstring is the option's ``--help``
-    (:mod:`levelsets.cli.options`). After construction ``targets``, ``n_train`` and ``out`` hold
-    their resolved values.
+    (:mod:`levelsets.cli.options`; the fields every job shares come from :mod:`levelsets.job_fields`).
+    The sampling settings are checked by the sampler's own checks
+    (:func:`~levelsets.sampler_checks.check_sampler_settings`). After construction ``targets``,
+    ``n_train`` and ``out`` hold their resolved values.
     """
 
     world: str = "shapes"
@@ -89,16 +99,11 @@ class LoopSettings:
     """Live: trials per batch that repeat a stimulus (consistency check)."""
     stimulus_size: int = 160
     """Live: side of the stimulus PNGs in pixels."""
-    seed: int = 0
-    """Random seed; the same seed and settings give the same output."""
-    device: str = "auto"
-    """auto (CUDA when present, else CPU), cpu, cuda or cuda:N."""
-    out: Path | None = field(default=None, metadata={"flags": ("-o",)})
-    """Output directory (default: `runs/<time>-loop-...`)."""
-    overwrite: bool = False
-    """Replace a non-empty --out."""
-    progress: bool = field(default=True, metadata={"cli": False})
-    """Show progress bars (the CLI's ``--quiet`` turns them off)."""
+    seed: int = seed_field()
+    device: str = device_field()
+    out: Path | None = out_field("runs/<time>-loop-...")
+    overwrite: bool = overwrite_field()
+    progress: bool = progress_field()  # not an option: the CLI's --quiet
 
     def __post_init__(self) -> None:
         from levelsets.worlds import validate_world
@@ -113,15 +118,13 @@ class LoopSettings:
         if self.labeler == "simulator" and self.simulator_responses is None:
             raise LevelsetsError("--labeler simulator needs --simulator-responses FILE (CIFAR-10S-format responses to fit it)")
         self._check_elicited()
-        for name in ("samples_per_target", "particles", "steps", "eval_size", "heldout_size", "augment_repeat"):
+        # what each round's sampling job gets: the sampler's own checks (--samples-per-target is its samples)
+        check_sampler_settings({"particles": self.particles, "steps": self.steps, "burn_in": self.burn_in,
+                                "samples": self.samples_per_target, "alpha": self.alpha},
+                               options=True, rename={"samples": "--samples-per-target"})
+        for name in ("eval_size", "heldout_size", "augment_repeat"):
             if getattr(self, name) < 1:
                 raise LevelsetsError(f"--{name.replace('_', '-')} must be ≥ 1 (got {getattr(self, name)})")
-        if self.samples_per_target > self.particles:
-            raise LevelsetsError("--samples-per-target cannot exceed --particles")
-        if self.burn_in < 0 or self.burn_in >= self.steps:
-            raise LevelsetsError(f"need 0 ≤ --burn-in < --steps (got burn-in {self.burn_in}, steps {self.steps})")
-        if not self.alpha > 0:
-            raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha})")
         if self.n_train is None:
             self.n_train = LOOP_N_TRAIN[self.world]
         if self.n_train is not None and self.n_train < 1:

@@ -28,17 +28,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from levelsets.errors import LevelsetsError
+from levelsets.job_fields import (
+    device_field,
+    out_field,
+    overwrite_field,
+    progress_field,
+    seed_field,
+)
+from levelsets.sampler_checks import check_sampler_settings
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from levelsets.inference.sampler import SamplerSettings
 
-RELAXATIONS = ("band", "dirichlet", "normal")
-MOVES = ("auto", "gradient", "black-box")
 MNIST_WORLDS = ("mnist", "mnist32")
 """Worlds whose images are MNIST digits: their samples are scored against real digits of the target's classes."""
-"""``--moves`` choices; the same as :data:`levelsets.inference.settings.MOVES` (kept torch-free for the CLI's import)."""
 
 
 @dataclass
@@ -47,9 +52,12 @@ class SampleJob:
 
     Each field is one option of ``levelsets sample`` (and of ``levelsets sweep``): its name, type
     and default are the option's, its docstring is the option's ``--help``
-    (:mod:`levelsets.cli.options`), and ``flags`` in its metadata adds short names. After
-    construction ``alpha`` and ``out`` hold their resolved values; the job is written, resolved,
-    into every ``summary.json`` (``settings``).
+    (:mod:`levelsets.cli.options`), and ``flags`` in its metadata adds short names; the fields
+    every job shares (``seed``, ``device``, ``out``, ...) come from :mod:`levelsets.job_fields`. The
+    fields it shares with the sampler are checked by the sampler's own checks
+    (:func:`~levelsets.sampler_checks.check_sampler_settings`). After construction ``alpha`` and
+    ``out`` hold their resolved values; the job is written, resolved, into every ``summary.json``
+    (``settings``).
     """
 
     target: str = field(default="1vs7", metadata={"flags": ("-t",)})
@@ -90,16 +98,11 @@ class SampleJob:
     shards: int = 1
     """Split the particles across K Ray actors (K CPU cores; a local Ray cluster is started) and pool them;
     1 = this process. See docs/sweeps.md."""
-    seed: int = 0
-    """Random seed; the same seed and settings give the same output."""
-    device: str = "auto"
-    """auto (CUDA when present, else CPU), cpu, cuda or cuda:N."""
-    out: Path | None = field(default=None, metadata={"flags": ("-o",)})
-    """Output directory (default: `runs/<time>-<world>-<prior>-<target>-seed<S>`)."""
-    overwrite: bool = False
-    """Replace a non-empty --out."""
-    progress: bool = field(default=True, metadata={"cli": False})
-    """Show progress bars (the CLI's ``--quiet`` turns them off)."""
+    seed: int = seed_field()
+    device: str = device_field()
+    out: Path | None = out_field("runs/<time>-<world>-<prior>-<target>-seed<S>")
+    overwrite: bool = overwrite_field()
+    progress: bool = progress_field()  # not an option: the CLI's --quiet
 
     def __post_init__(self) -> None:
         from levelsets.worlds import validate_world, world_slug
@@ -107,28 +110,9 @@ class SampleJob:
         choice = validate_world(self.world, self.prior)  # built-in, registered or FILE.py:FUNC / package.module:FUNC
         if self.alpha is None:
             self.alpha = choice.default_alpha
-        if not self.alpha > 0:
-            raise LevelsetsError(f"--alpha must be > 0 (got {self.alpha}); larger values give tighter level sets")
-        if self.relaxation not in RELAXATIONS:
-            raise LevelsetsError(f"unknown relaxation {self.relaxation!r}; choose one of {', '.join(RELAXATIONS)}")
-        if self.particles < 1:
-            raise LevelsetsError(f"--particles must be ≥ 1 (got {self.particles})")
-        if self.samples < 1:
-            raise LevelsetsError(f"--samples must be ≥ 1 (got {self.samples})")
-        if self.samples > self.particles:
-            raise LevelsetsError(
-                f"--samples ({self.samples}) cannot exceed --particles ({self.particles}); ask for fewer samples or more particles"
-            )
-        if self.steps < 1 or self.burn_in < 0 or self.burn_in >= self.steps:
-            raise LevelsetsError(f"need 0 ≤ --burn-in < --steps (got burn-in {self.burn_in}, steps {self.steps})")
+        check_sampler_settings(vars(self), options=True)  # the sampler's checks on the fields it shares (--particles, ...)
         if int(self.shards) != self.shards or not 1 <= self.shards <= self.particles:
             raise LevelsetsError(f"--shards must be an integer from 1 to --particles ({self.particles}); got {self.shards}")
-        if self.thin < 1:
-            raise LevelsetsError(f"--thin must be ≥ 1 (got {self.thin})")
-        if not 0 < self.tolerance < 1:
-            raise LevelsetsError(f"--tolerance must lie in (0, 1) (got {self.tolerance})")
-        if self.moves not in MOVES:
-            raise LevelsetsError(f"unknown --moves {self.moves!r}; choose one of {', '.join(MOVES)}")
         if self.out is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             safe = self.target.replace(":", "_").replace(",", "_").replace("[", "").replace("]", "").replace(" ", "")
@@ -142,7 +126,8 @@ class SampleJob:
         ``samples``, ``alpha``, ``relaxation``, ``tolerance``, ``moves``, ``thin``, ``seed``, ``device``,
         ``progress``) is taken from the job; the sampler's other settings keep their defaults.
         ``seed`` and ``device`` override the job's (a graded strip's β-th run uses ``seed + i``;
-        ``device`` is the resolved one).
+        ``device`` is the resolved one). The shared fields were checked when the job was made, by the
+        same checks (:func:`~levelsets.sampler_checks.check_sampler_settings`).
         """
         from levelsets.inference.sampler import SamplerSettings
 

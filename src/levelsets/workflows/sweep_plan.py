@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from levelsets.errors import LevelsetsError
+from levelsets.job_fields import out_field, progress_field
 from levelsets.workflows.sample import SampleJob
 
 CELL_FIELDS = ("target", "prior", "seed", "out", "progress")
@@ -30,7 +31,8 @@ class SweepSpec:
     """What to sweep and where.
 
     The fields from ``out`` to ``retries`` are also ``levelsets sweep``'s own options: their
-    docstrings are the options' ``--help`` (:mod:`levelsets.cli.options`).
+    docstrings (``out``'s: :func:`levelsets.job_fields.out_field`) are the options' ``--help``
+    (:mod:`levelsets.cli.options`).
     """
 
     targets: list[str]
@@ -39,8 +41,7 @@ class SweepSpec:
     """The grid's priors (``None``: the world's default prior)."""
     seeds: list[int] = field(default_factory=lambda: [0])
     """The grid's seeds."""
-    out: Path | None = field(default=None, metadata={"flags": ("-o",)})
-    """Sweep directory: `<cell>/` per cell, sweep.json, sweep.md (default: `runs/<time>-sweep-<world>`)."""
+    out: Path | None = out_field("runs/<time>-sweep-<world>", what="Sweep directory: `<cell>/` per cell, sweep.json, sweep.md")
     options: dict[str, Any] = field(default_factory=dict)
     """:class:`~levelsets.workflows.sample.SampleJob` fields shared by every cell (``world``, ``particles``, ``steps``,
     ...); not :data:`CELL_FIELDS`."""
@@ -56,8 +57,7 @@ class SweepSpec:
     """GPUs reserved per cell (fractions share a GPU)."""
     retries: int = 3
     """Re-runs of a cell whose worker process died."""
-    progress: bool = True
-    """Show a progress bar over cells."""
+    progress: bool = progress_field()  # one bar over the cells; not an option: the CLI's --quiet
     command: list[str] | None = None
     """The command line recorded as every cell's ``command`` (``levelsets sweep`` fills it in); default: this
     process's ``sys.argv``."""
