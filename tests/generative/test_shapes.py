@@ -1,3 +1,5 @@
+"""The shapes world (levelsets.generative.shapes): the prior, its exact posterior, and the world bundle."""
+
 import math
 
 import numpy as np
