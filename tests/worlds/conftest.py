@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from toy_world import TOY
+
+from .toy_world import TOY
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import sys
 import textwrap
 
 import pytest
-from toy_world import TOY
 
 from levelsets.errors import LevelsetsError
 from levelsets.worlds import world_specs
+
+from .toy_world import TOY
 
 
 def fake_entry_points(extra):
