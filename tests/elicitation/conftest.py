@@ -1,9 +1,10 @@
-"""Fixtures: tiny sample runs and a stimulus directory made from them."""
+"""Fixtures: tiny sample runs, a stimulus directory made from them, and the study app over it."""
 
 from __future__ import annotations
 
 import pytest
-from elicitation_runs import make_run
+
+from .elicitation_runs import make_run
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +22,18 @@ def stimuli_dir(runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("stim") / "stimuli"
     settings = StimuliSettings(size=32, per_participant=8, repeats=1, catch=1, mixed=2, seed=7)
     return export_stimuli(runs, out, settings, progress=False)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """Where the test's response database goes."""
+    return tmp_path / "responses.sqlite"
+
+
+@pytest.fixture
+def client(stimuli_dir, db):
+    """The study app over ``stimuli_dir`` and ``db``, with the admin token of :mod:`.study_clients`."""
+    from .study_clients import open_client
+
+    with open_client(stimuli_dir, db) as c:
+        yield c

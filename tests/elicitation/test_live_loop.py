@@ -9,13 +9,14 @@ import time
 
 import pytest
 from elicitation_loadtest import free_port, start_server
-from simulated_crowd import SimulatedCrowd, fitted_simulator
 
 from levelsets.elicitation.manifest import load_stimuli
 from levelsets.elicitation.study import STUDY_FILE
 from levelsets.softlabels.label_files import load_soft_labels
 from levelsets.workflows.loop import run_loop
 from levelsets.workflows.loop_settings import LoopSettings
+
+from .simulated_crowd import SimulatedCrowd, fitted_simulator
 
 TINY = {"world": "shapes", "targets": ("ambiguous", "graded:rocketvshouse:0.25"), "samples_per_target": 8,
         "particles": 16, "steps": 8, "burn_in": 4, "n_train": 100, "epochs": 1, "eval_size": 40,

@@ -1,8 +1,9 @@
+"""Exporting sample runs as stimuli (levelsets.elicitation.stimuli, `levelsets stimuli export`)."""
+
 import json
 
 import numpy as np
 import pytest
-from elicitation_runs import make_run
 from PIL import Image
 
 from levelsets.elicitation.manifest import load_stimuli
@@ -10,6 +11,8 @@ from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.elicitation.trials import MIX_LAMBDAS
 from levelsets.errors import LevelsetsError
 from levelsets.runs import load_run
+
+from .elicitation_runs import make_run
 
 
 def test_manifest_and_images(stimuli_dir, runs):
@@ -46,42 +49,6 @@ def test_png_is_lanczos_upscale(stimuli_dir, runs):
     want = Image.fromarray(pixels, mode="L").resize((32, 32), Image.Resampling.LANCZOS)
     with Image.open(s.image_path("catdog-0002")) as got:
         assert np.array_equal(np.asarray(got), np.asarray(want))
-
-
-def test_mixed_image_is_convex_combination(runs, tmp_path):
-    out = export_stimuli(runs, tmp_path / "s", StimuliSettings(size=8, per_participant=5, repeats=0, catch=1,
-                                                               mixed=3, seed=1), progress=False)
-    s = load_stimuli(out)
-    loaded = {p.name: load_run(p) for p in runs}
-    for sid in ("mix-0000", "mix-0001", "mix-0002"):
-        m = s.stimuli[sid]["mixing"]
-        a, b = m["endpoints"]
-        xa = loaded[a["run"]].images[a["index"], 0].astype(np.float64)
-        xb = loaded[b["run"]].images[b["index"], 0].astype(np.float64)
-        want = np.clip(np.rint((m["lambda"] * xa + (1 - m["lambda"]) * xb) * 255), 0, 255)
-        with Image.open(s.image_path(sid)) as im:
-            got = np.asarray(im).astype(np.float64)
-        assert np.abs(got - want).max() <= 1.0  # size 8 → no resampling; 1 level of rounding slack
-
-
-def test_batches(stimuli_dir):
-    s = load_stimuli(stimuli_dir)
-    regular = {sid for sid, r in s.stimuli.items() if r["kind"] != "catch"}
-    covered = set()
-    for batch in s.batches:
-        trials = batch["trials"]
-        assert len(trials) == 8 and [t["trial"] for t in trials] == list(range(8))
-        assert sorted(batch["label_order"]) == sorted(s.class_names)
-        assert sum(t["catch"] for t in trials) == 1 and sum(t["repeat"] for t in trials) == 1
-        firsts = [t["stimulus"] for t in trials if not t["repeat"]]
-        assert len(firsts) == len(set(firsts))  # no stimulus twice except the repeat
-        for t in trials:
-            assert (s.stimuli[t["stimulus"]]["kind"] == "catch") == t["catch"]
-            if t["repeat"]:
-                first = next(u["trial"] for u in trials if u["stimulus"] == t["stimulus"] and not u["repeat"])
-                assert first + 2 <= t["trial"]
-        covered |= {t["stimulus"] for t in trials if not t["catch"]}
-    assert covered == regular  # every regular stimulus is shown to someone
 
 
 def test_deterministic_by_seed(runs, tmp_path):

@@ -1,11 +1,10 @@
-"""`stimuli export --per-run N --select random|diverse`: which samples become stimuli."""
+"""`stimuli export --per-run N --select random|diverse` (levelsets.elicitation.stimulus_selection): which samples become stimuli."""
 
 import json
 
 import numpy as np
 import pytest
 import torch
-from elicitation_runs import make_run
 from PIL import Image
 
 from levelsets.elicitation.manifest import load_stimuli
@@ -13,6 +12,8 @@ from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.errors import LevelsetsError
 from levelsets.evaluation.image_features import FEATURE_SPACE, covering_radius, features
 from levelsets.runs import SUMMARY_FILE, SampleRun, load_run
+
+from .elicitation_runs import make_run
 
 SMALL = {"size": 16, "per_participant": 4, "repeats": 0, "catch": 0}
 

@@ -1,4 +1,5 @@
-"""Elicited labels of stimuli → labelled sample runs for the loop (``elicited_label_files``)."""
+"""Stimulus directories (levelsets.elicitation.manifest): loading and checking them, and elicited labels of
+stimuli → labelled sample runs for the loop (``elicited_label_files``)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,21 @@ import shutil
 
 import numpy as np
 import pytest
-from elicitation_runs import CLASSES, make_run
 
-from levelsets.elicitation.manifest import ELICITED_INDEX_FILE, elicited_label_files, load_stimuli
+from levelsets.elicitation.manifest import (
+    ELICITED_INDEX_FILE,
+    StimulusSet,
+    elicited_label_files,
+    load_stimuli,
+    subset_run,
+)
 from levelsets.elicitation.stimuli import StimuliSettings, export_stimuli
 from levelsets.errors import LevelsetsError
 from levelsets.runs import load_run
 from levelsets.softlabels.label_files import build_label_file, load_soft_labels
 from levelsets.softlabels.training_data import build_training_set
+
+from .elicitation_runs import CLASSES, make_run
 
 
 def response(top, prob, second=None, second_prob=None, impossible=()):
@@ -140,3 +148,85 @@ def test_errors(study, tmp_path):
         elicited_label_files(stim, good, out_dir=tmp_path / "o5")
     for name in ("o1", "o2", "o3", "o4", "o5"):
         assert not (tmp_path / name).exists()  # nothing half-written
+
+
+# --- the stimulus directory: load_stimuli and StimulusSet -------------------------------------
+
+
+def test_load_stimuli_reads_an_export(stimuli_dir):
+    s = load_stimuli(stimuli_dir)
+    manifest = json.loads((stimuli_dir / "manifest.json").read_text())
+    assert s.root == stimuli_dir.resolve() and s.study_id == manifest["study_id"]
+    assert list(s.stimuli) == [r["id"] for r in manifest["stimuli"]]
+    assert s.assignable == list(range(len(s.batches)))  # no rounds: every batch
+    assert [r["name"] for r in s.runs] == ["ambiguous", "catdog", "confident-cat"]
+    sid = next(iter(s.stimuli))
+    assert s.image_path(sid) == s.root / s.stimuli[sid]["file"] and s.image_path(sid).is_file()
+    assert s.image_files[s.image_path(sid).name] == s.stimuli[sid]["file"]
+    with pytest.raises(KeyError):
+        s.image_path("no-such-stimulus")
+    again = type(s).from_dict(json.loads(json.dumps(s.to_dict())), root=s.root)
+    assert (again.study_id, again.class_names, again.stimuli, again.batches) == (s.study_id, s.class_names, s.stimuli,
+                                                                                 s.batches)
+
+
+def test_newcomers_get_batches_of_the_newest_round_only():
+    s = StimulusSet(root=None, study_id="x", class_names=("a", "b"), stimuli={},
+                    batches=[{"round": 1}, {"round": 1}, {"round": 2}, {"round": 2}])
+    assert s.assignable == [2, 3]
+
+
+def _broken(stimuli_dir, tmp_path, damage):
+    copy = tmp_path / "stim"
+    shutil.copytree(stimuli_dir, copy)
+    manifest, batches = (json.loads((copy / n).read_text()) for n in ("manifest.json", "batches.json"))
+    if damage == "no-manifest":
+        (copy / "manifest.json").unlink()
+    elif damage == "not-json":
+        (copy / "batches.json").write_text("{oops")
+    elif damage == "format":
+        (copy / "manifest.json").write_text(json.dumps(manifest | {"format": "other/9"}))
+    elif damage == "unknown-stimulus":
+        batches["batches"][0]["trials"][0]["stimulus"] = "ghost-0001"
+        (copy / "batches.json").write_text(json.dumps(batches))
+    elif damage == "no-trials":
+        del batches["batches"][0]["trials"]
+        (copy / "batches.json").write_text(json.dumps(batches))
+    elif damage == "missing-png":
+        (copy / manifest["stimuli"][0]["file"]).unlink()
+    elif damage == "escaping-png":
+        (tmp_path / "outside.png").write_bytes(b"\x89PNG")
+        manifest["stimuli"][0]["file"] = "../outside.png"
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+    elif damage == "other-export":
+        (copy / "batches.json").write_text(json.dumps(batches | {"study_id": "0" * 16}))
+    return copy
+
+
+@pytest.mark.parametrize(("damage", "needle"), [
+    ("no-manifest", "has no manifest.json; give a directory written by `levelsets stimuli export`"),
+    ("not-json", "batches.json is not valid JSON"),
+    ("format", "is not a levelsets-stimuli/1 manifest"),
+    ("unknown-stimulus", "names stimulus 'ghost-0001' that the manifest lacks"),
+    ("no-trials", "has a malformed manifest or batches (missing 'trials')"),
+    ("missing-png", "is missing from"),
+    ("escaping-png", "image ../outside.png is missing from"),
+    ("other-export", "manifest.json and batches.json come from different exports"),
+])
+def test_a_broken_stimulus_directory_is_one_line_error(stimuli_dir, tmp_path, damage, needle):
+    copy = _broken(stimuli_dir, tmp_path, damage)
+    with pytest.raises(LevelsetsError) as exc:
+        load_stimuli(copy)
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+    with pytest.raises(LevelsetsError, match="is not a directory"):
+        load_stimuli(copy / "manifest.json")
+
+
+def test_subset_run_keeps_the_chosen_samples_in_order(tmp_path):
+    run = load_run(make_run(tmp_path / "r", n=6, seed=2))
+    part = subset_run(run, [4, 1])
+    np.testing.assert_array_equal(part.latents, run.latents[[4, 1]])
+    np.testing.assert_array_equal(part.images, run.images[[4, 1]])
+    np.testing.assert_array_equal(part.probs, run.probs[[4, 1]])
+    np.testing.assert_array_equal(part.particle_index, run.particle_index[[4, 1]])
+    assert part.class_names == run.class_names and len(part) == 2

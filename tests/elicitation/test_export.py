@@ -1,3 +1,5 @@
+"""Responses → the CIFAR-10S JSON and its details file (levelsets.elicitation.export, `levelsets elicit export`)."""
+
 import json
 
 import numpy as np
@@ -5,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from levelsets.elicitation.app import create_app
-from levelsets.elicitation.export import details_path, export_responses
+from levelsets.elicitation.export import cifar10s_record, details_path, export_responses
 from levelsets.errors import LevelsetsError
 
 CIFAR10S_KEYS = {"Most Probable Class", "Most Probable Class Prob", "Second Most Probable Class",
@@ -125,3 +127,15 @@ def test_export_errors(tmp_path, filled_db):
     with pytest.raises(LevelsetsError, match="not a levelsets response database"):
         export_responses(junk, tmp_path / "r.json")
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_stored_answer_in_the_cifar10s_key_format():
+    full = {"most_probable": "cat", "most_probable_prob": 60.0, "second": "dog", "second_prob": 30.0,
+            "impossible": ["frog"]}
+    assert cifar10s_record(full) == {"Most Probable Class": "cat", "Most Probable Class Prob": 60.0,
+                                     "Second Most Probable Class": "dog", "Second Most Probable Class Prob": 30.0,
+                                     "Impossible Class(es)": ["frog"]}
+    alone = cifar10s_record(full | {"second": None, "second_prob": 10.0, "impossible": ()})
+    assert alone["Second Most Probable Class"] == "No" and alone["Second Most Probable Class Prob"] is None
+    assert alone["Impossible Class(es)"] == [] and set(alone) == CIFAR10S_KEYS
+    assert details_path("out/responses.json").as_posix() == "out/responses.details.json"
