@@ -52,7 +52,10 @@ def test_build_writes_labels_aggregate_and_sidecar(tmp_path):
     np.testing.assert_allclose(doc["examples"]["3"]["annotators"], [[0.9, 0.1]])  # gamma kept for house
     assert all(isinstance(v, float) for v in ex["aggregate"])
     sidecar = json.loads((tmp_path / "labels.json.json").read_text())
-    assert sidecar["settings"] == {"variety": "t2-clamp", "gamma": 0.1}
+    assert sidecar["settings"] == {  # the resolved settings of the job (BuildLabelsJob)
+        "responses": str(responses), "classes": "shapes", "out": str(out), "variety": "t2-clamp", "gamma": 0.1,
+        "strict": False, "aggregate": "mean", "annotators": None, "unreliable_below": None, "table": None,
+    }
     assert "versions" in sidecar
     loaded = load_soft_labels(out, class_names=("rocket", "house"))
     assert loaded.ids == ["17", "3"] and loaded.settings.variety == "t2-clamp"

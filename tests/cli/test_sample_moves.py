@@ -4,44 +4,20 @@ reported in summary.json, and one-line errors where they cannot run (issue 12, i
 from __future__ import annotations
 
 import json
-import textwrap
 
 from typer.testing import CliRunner
 
 from levelsets.cli import app
+from plugin_world import world_source, write_world
 
 runner = CliRunner()
 TINY = ["--particles", "48", "--steps", "20", "--burn-in", "10", "--samples", "8", "--quiet", "--seed", "2"]
 
-WORLD = '''
-import torch
-from levelsets import World
-
-D, SIDE = {d}, 8
-
-
-def make_world(seed: int = 0):
-    g = torch.Generator().manual_seed(7)
-    w = torch.randn(D, SIDE * SIDE, generator=g) / D ** 0.5
-    v = torch.randn(SIDE * SIDE, generator=g) / SIDE
-    prior = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(D), torch.ones(D)), 1)
-
-    def decoder(z):
-        return (0.5 + 0.5 * torch.tanh(z @ w)).reshape(-1, 1, SIDE, SIDE)
-
-    def classifier(x):
-        s = 4 * (x.reshape(x.shape[0], -1) - 0.5) @ v
-        out = torch.softmax(torch.stack([s, -s], dim=1), dim=1)
-        return out{suffix}
-
-    return World(prior=prior, decoder=decoder, classifier=classifier, class_names=["left", "right"])
-'''
-
 
 def world_file(tmp_path, d: int, black_box: bool = False) -> str:
+    """A d-dimensional plugin world (tests/plugin_world.py), differentiable unless ``black_box``."""
     path = tmp_path / f"world{d}{'bb' if black_box else ''}.py"
-    path.write_text(textwrap.dedent(WORLD.format(d=d, suffix=".detach().numpy()" if black_box else "")))
-    return f"{path}:make_world"
+    return write_world(path, world_source(d, weight_seed=7, scaled=True, black_box=black_box))
 
 
 def run(tmp_path, spec, *extra):

@@ -18,33 +18,11 @@ from typer.testing import CliRunner
 from levelsets.cli import app
 from levelsets.runs import load_run
 from levelsets.workflows.sample import SampleJob
+from plugin_world import MY_WORLD
 
 runner = CliRunner()
 TINY = ["--particles", "64", "--steps", "30", "--burn-in", "20", "--samples", "16", "--quiet", "--seed", "1"]
 
-MY_WORLD = '''
-import torch
-from levelsets import World
-
-D, SIDE = 3, 8
-
-
-def make_world(seed: int = 0):
-    """A 3-d Gaussian prior, a tanh decoder to 8x8 grey images and a softmax classifier."""
-    g = torch.Generator().manual_seed(1234)  # fixed weights: the world is the same on every call
-    w = torch.randn(D, SIDE * SIDE, generator=g)
-    v = torch.randn(SIDE * SIDE, generator=g) / SIDE
-    prior = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(D), torch.ones(D)), 1)
-
-    def decoder(z):
-        return (0.5 + 0.5 * torch.tanh(z @ w)).reshape(-1, 1, SIDE, SIDE)
-
-    def classifier(x):
-        s = 4 * (x.reshape(x.shape[0], -1) - 0.5) @ v
-        return torch.softmax(torch.stack([s, -s], dim=1), dim=1)
-
-    return World(prior=prior, decoder=decoder, classifier=classifier, class_names=["left", "right"])
-'''
 
 
 def write(path, text):

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from levelsets.artifacts import check_output_file, provenance, write_json, write_sidecar
+from levelsets.elicitation.elicit_settings import ExportJob
 from levelsets.elicitation.store import ResponseStore
-from levelsets.errors import LevelsetsError
 
 NO_SECOND = "No"
 """The CIFAR-10S value of "Second Most Probable Class" when there is none."""
@@ -148,7 +149,7 @@ def details_path(out: str | Path) -> Path:
     return out.with_name(f"{out.stem}.details.json")
 
 
-def export_responses(db: str | Path, out: str | Path, *, exclude_flagged: bool = False) -> tuple[Path, Path, dict]:
+def export_responses(db: str | Path, out: str | Path, **settings: Any) -> tuple[Path, Path, dict]:
     """Write ``out`` (CIFAR-10S JSON), its details file and a provenance sidecar.
 
     Parameters
@@ -157,8 +158,10 @@ def export_responses(db: str | Path, out: str | Path, *, exclude_flagged: bool =
         The SQLite file written by ``levelsets elicit serve``.
     out:
         Path of the CIFAR-10S JSON, e.g. ``responses.json``.
-    exclude_flagged:
-        Leave the responses of flagged participants out of ``out`` (they stay in the details).
+    **settings:
+        The other fields of :class:`~levelsets.elicitation.elicit_settings.ExportJob`:
+        ``exclude_flagged`` leaves the responses of flagged participants out of ``out`` (they stay
+        in the details). The resolved settings are recorded in the sidecar.
 
     Returns
     -------
@@ -170,18 +173,17 @@ def export_responses(db: str | Path, out: str | Path, *, exclude_flagged: bool =
     LevelsetsError
         When ``db`` is missing or not a levelsets database, or ``out`` is a directory.
     """
-    out = check_output_file(out, option="-o")
-    if out.suffix != ".json":
-        raise LevelsetsError(f"-o {out} should end in .json (the CIFAR-10S format is JSON)")
+    job = ExportJob(db=Path(db), out=Path(out), **settings)
+    out = check_output_file(job.out, option="-o")
     store = ResponseStore(db)
-    responses, details = build_export(store, exclude_flagged=exclude_flagged)
+    responses, details = build_export(store, exclude_flagged=job.exclude_flagged)
     side = details_path(out)
     if side.exists() and not out.exists():
         check_output_file(side, option="the details file")
     write_json(out, responses)
     write_json(side, details)
     write_sidecar(out, provenance(
-        settings={"exclude_flagged": exclude_flagged}, data={"db": str(Path(db).resolve()), "study_id": store.stimuli.study_id},
+        settings=job, data={"db": str(Path(db).resolve()), "study_id": store.stimuli.study_id},
         format="CIFAR-10S (DESIGN §5)", details=side.name, counts=details["counts"],
     ))
     return out, side, details["counts"]

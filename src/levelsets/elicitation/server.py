@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from levelsets.elicitation.store import DEFAULT_LEASE_SECONDS
+from levelsets.elicitation.elicit_settings import ServeJob
 from levelsets.errors import LevelsetsError
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 
 PLATFORM_QUERY = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 """The query string to give the platform (Prolific fills in the three ids)."""
@@ -40,11 +37,12 @@ def check_port(host: str, port: int) -> None:
             raise LevelsetsError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") from None
 
 
-def serve(stimulus_dir: str | Path, db: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          admin_token: str | None = None, log_level: str = "warning", allowed_host: Sequence[str] = (),
-          completion_code: str | None = None, completion_url: str | None = None,
-          lease_minutes: float = DEFAULT_LEASE_SECONDS / 60, allowlist: str | Path | None = None) -> None:
+def serve(stimulus_dir: str | Path, db: str | Path, **settings: Any) -> None:
     """Serve the study until interrupted.
+
+    ``settings`` are the other fields of :class:`~levelsets.elicitation.elicit_settings.ServeJob`
+    (``host``, ``port``, ``admin_token``, ``allowed_host``, ``completion_code``, ``completion_url``,
+    ``lease_minutes``, ``allowlist``, ``log_level``), checked there.
 
     Binds to 127.0.0.1 by default (reachable from this machine only; put a TLS reverse proxy in
     front to publish it and name its host with ``allowed_host``). Prints where it listens, where
@@ -62,10 +60,9 @@ def serve(stimulus_dir: str | Path, db: str | Path, *, host: str = DEFAULT_HOST,
     from levelsets.elicitation.answers import read_allowlist
     from levelsets.elicitation.app import create_app
 
-    if not 0 < port < 65536:
-        raise LevelsetsError(f"--port {port} is out of range; use 1 to 65535")
-    if not lease_minutes > 0:
-        raise LevelsetsError(f"--lease-minutes {lease_minutes:g} must be above 0 (e.g. the platform's time limit)")
+    job = ServeJob(stimulus_dir=Path(stimulus_dir), db=Path(db), **settings)
+    host, port, admin_token, allowed_host = job.host, job.port, job.admin_token, job.allowed_host
+    completion_code, completion_url, lease_minutes, allowlist = job.completion_code, job.completion_url, job.lease_minutes, job.allowlist
     allowed = None if allowlist is None else read_allowlist(allowlist)
     token = admin_token or secrets.token_urlsafe(16)
     app = create_app(stimulus_dir, db, admin_token=token, allowed_host=allowed_host, completion_code=completion_code,
@@ -89,4 +86,4 @@ def serve(stimulus_dir: str | Path, db: str | Path, *, host: str = DEFAULT_HOST,
     print(f"  admin progress: {base}admin?token={token}", flush=True)
     print(f"  API schema (OpenAPI): {base}openapi.json   (stop with Ctrl+C)", flush=True)
     sys.stdout.flush()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=job.log_level, access_log=False)

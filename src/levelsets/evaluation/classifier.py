@@ -56,9 +56,12 @@ import torch
 from scipy.special import rel_entr
 
 from levelsets.errors import LevelsetsError
+from levelsets.evaluation.evaluate_settings import (
+    DEFAULT_BIN_SIZE,
+    FGSM_EPSILON,
+    EvaluationSettings,
+)
 
-FGSM_EPSILON = 4.0 / 255.0
-DEFAULT_BIN_SIZE = 100
 PROB_FLOOR = 1e-12
 
 
@@ -215,33 +218,6 @@ def fgsm_attack(
         (grad,) = torch.autograd.grad(loss, x)
         out.append((x + epsilon * grad.sign()).clamp(0.0, 1.0).detach().cpu())
     return torch.cat(out)
-
-
-@dataclass
-class EvaluationSettings:
-    """Settings of an evaluation.
-
-    Attributes
-    ----------
-    epsilon:
-        FGSM ℓ∞ radius (images in [0, 1]).
-    bin_size:
-        Examples per adaptive calibration bin.
-    batch_size:
-        Images per forward pass.
-    """
-
-    epsilon: float = FGSM_EPSILON
-    bin_size: int = DEFAULT_BIN_SIZE
-    batch_size: int = 512
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise LevelsetsError(f"--epsilon must be in [0, 1] (pixel units), got {self.epsilon}")
-        if self.bin_size < 1:
-            raise LevelsetsError(f"--bin-size must be >= 1, got {self.bin_size}")
-        if self.batch_size < 1:
-            raise LevelsetsError(f"batch size must be >= 1, got {self.batch_size}")
 
 
 @dataclass

@@ -9,8 +9,9 @@ Output: ``OUT.json`` = ``{"classifier", "eval_set", "class_names", "metrics", "r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -71,6 +72,7 @@ def run_evaluation(
     classifier_info: dict | None = None,
     seed: int | None = None,
     device: str = "auto",
+    job: Any = None,
 ) -> EvaluationOutput:
     """Evaluate and write ``out`` (JSON), the reliability PNG and the sidecar.
 
@@ -82,6 +84,10 @@ def run_evaluation(
         Images, labels, reference.
     out:
         JSON output path; the PNG defaults to the same path with ``.png``.
+    job:
+        The whole job's settings (``levelsets evaluate``'s
+        :class:`~levelsets.evaluation.evaluate_settings.EvaluateJob`), recorded resolved in the sidecars'
+        ``settings`` beside the metrics' own.
     """
     out = Path(out)
     out = check_output_file(out, option="-o")
@@ -100,7 +106,8 @@ def run_evaluation(
         "plot": str(plot_path),
     }
     plot_reliability(result, plot_path)
-    record = provenance(settings=settings, seed=seed, data=eval_set.description, classifier=info, artifact="evaluation")
+    recorded = asdict(settings) if job is None else {**asdict(settings), **asdict(job)}
+    record = provenance(settings=recorded, seed=seed, data=eval_set.description, classifier=info, artifact="evaluation")
     write_sidecar(plot_path, {**record, "what": "reliability diagram"})
     write_json(out, document)
     write_sidecar(out, record)

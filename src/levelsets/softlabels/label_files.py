@@ -30,8 +30,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,7 @@ from levelsets.softlabels.label_construction import (
     SoftLabelSet,
     build_soft_labels,
 )
+from levelsets.softlabels.label_settings import BuildLabelsJob
 
 FORMAT = "levelsets-soft-labels"
 FORMAT_VERSION = 1
@@ -73,7 +75,9 @@ def soft_labels_to_json(labels: SoftLabelSet) -> dict:
     }
 
 
-def save_soft_labels(path: str | Path, labels: SoftLabelSet, *, seed: int | None = None, data: object = None) -> Path:
+def save_soft_labels(
+    path: str | Path, labels: SoftLabelSet, *, seed: int | None = None, data: object = None, settings: Any = None
+) -> Path:
     """Write the label file atomically, then its provenance sidecar ``<path>.json``.
 
     Parameters
@@ -86,18 +90,22 @@ def save_soft_labels(path: str | Path, labels: SoftLabelSet, *, seed: int | None
         Recorded in the sidecar (construction itself is deterministic).
     data:
         What the labels were built from (e.g. the responses file), recorded in the sidecar.
+    settings:
+        The resolved settings of the job that made the labels (e.g.
+        :class:`~levelsets.softlabels.label_settings.BuildLabelsJob`), recorded in the sidecar;
+        default: the construction's ``variety`` and ``gamma`` (and a crowd ``aggregate``).
     """
     path = check_output_file(path, option="-o")
     document = soft_labels_to_json(labels)
     write_json(path, document)
-    settings = labels.settings
-    method = (labels.aggregation or {}).get("method", "mean")
+    if settings is None and labels.settings is not None:
+        method = (labels.aggregation or {}).get("method", "mean")
+        settings = {"variety": labels.settings.variety, "gamma": labels.settings.gamma,
+                    **({"aggregate": method} if method != "mean" else {})}
     write_sidecar(
         path,
         provenance(
-            settings={"variety": settings.variety, "gamma": settings.gamma, **({"aggregate": method} if method != "mean" else {})}
-            if settings
-            else None,
+            settings=settings,
             seed=seed,
             data=data if data is not None else labels.source,
             artifact="soft labels",
@@ -256,65 +264,45 @@ def _read_json(path: Path, option: str, what: str) -> object:
         raise LevelsetsError(f"{option} {path} is not valid JSON ({exc})") from None
 
 
-def build_label_file(
-    responses: str | Path,
-    *,
-    classes: str | Sequence[str],
-    variety: str = "t2-clamp",
-    gamma: float = 0.1,
-    out: str | Path,
-    strict: bool = False,
-    aggregate: str = "mean",
-    annotators: str | Path | None = None,
-    unreliable_below: float | None = None,
-    table: str | Path | None = None,
-) -> BuildResult:
+def build_label_file(responses: str | Path, **settings: Any) -> BuildResult:
     """Read a response file, build the labels, and write them with a sidecar (``labels build``).
 
     Parameters
     ----------
     responses:
         JSON file ``{example id: [response, ...]}`` (CIFAR-10S format).
-    classes:
-        ``cifar10`` / ``mnist`` / ``shapes`` / ``"a,b,c"``, or a sequence of class names.
-    variety, gamma:
-        See :class:`~levelsets.softlabels.label_construction.ConstructionSettings`.
-    out:
-        Output file. Nothing is written when anything is wrong. The anomaly list goes to
-        :func:`anomalies_path` (always written, possibly empty), each with a sidecar.
-    strict:
-        Refuse the published data's anomalies instead of reproducing the published
-        construction on them.
-    aggregate:
-        ``mean`` (the soft-label mean), ``dawid-skene`` or ``glad`` (crowd-kit posteriors over the
-        most probable classes, :mod:`levelsets.softlabels.crowd`).
-    annotators:
-        Which annotator gave each response (the ``elicit export`` details file or
-        ``{id: [annotator id, ...]}``). Needed by ``dawid-skene``/``glad``; when not given, the
-        responses' ``<stem>.details.json`` is used if it exists.
-    unreliable_below:
-        Reliability threshold for flagging annotators (default 0.5; crowd aggregates only).
-    table:
-        Also write crowd-kit's ``(task, worker, label)`` table here as CSV (needs annotator ids).
+    **settings:
+        The other fields of :class:`~levelsets.softlabels.label_settings.BuildLabelsJob` (validated
+        there): ``classes`` (``cifar10`` / ``mnist`` / ``shapes`` / ``"a,b,c"``, or a sequence of
+        class names) and ``out`` (the output file; nothing is written when anything is wrong; the
+        anomaly list goes to :func:`anomalies_path`, always written, possibly empty, each with a
+        sidecar) are required; ``variety``, ``gamma`` (see
+        :class:`~levelsets.softlabels.label_construction.ConstructionSettings`), ``strict``
+        (refuse the published data's anomalies instead of reproducing the published construction on
+        them), ``aggregate`` (``mean``, ``dawid-skene`` or ``glad``: crowd-kit posteriors over the most
+        probable classes, :mod:`levelsets.softlabels.crowd`), ``annotators`` (which annotator gave
+        each response; needed by the crowd aggregates; default: the responses'
+        ``<stem>.details.json`` if it exists), ``unreliable_below`` (default 0.5) and ``table``
+        (crowd-kit's ``(task, worker, label)`` table as CSV) are optional.
     """
-    from levelsets.softlabels.crowd import AGGREGATES, DEFAULT_UNRELIABLE_BELOW
+    return write_label_file(BuildLabelsJob(responses=Path(responses), **settings))
 
-    settings = ConstructionSettings(variety=variety, gamma=gamma)
-    if aggregate not in AGGREGATES:
-        raise LevelsetsError(f"unknown --aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
-    if unreliable_below is not None and aggregate == "mean":
-        raise LevelsetsError("--unreliable-below needs --aggregate dawid-skene or glad (the mean rates no annotator)")
-    threshold = DEFAULT_UNRELIABLE_BELOW if unreliable_below is None else float(unreliable_below)
+
+def write_label_file(job: BuildLabelsJob) -> BuildResult:
+    """:func:`build_label_file` for validated settings; the resolved ``job`` is written into the labels' sidecar."""
+    from levelsets.softlabels.crowd import DEFAULT_UNRELIABLE_BELOW
+
+    settings = job.construction_settings()
+    responses, classes, out, strict, aggregate = job.responses, job.classes, job.out, job.strict, job.aggregate
+    annotators, table = job.annotators, job.table
+    threshold = DEFAULT_UNRELIABLE_BELOW if job.unreliable_below is None else float(job.unreliable_below)
     class_names = resolve_class_names(classes) if isinstance(classes, str) else tuple(classes)
     out = check_output_file(out, option="-o")
     side = check_output_file(anomalies_path(out), option="the anomaly file")
     if table is not None:
         table = check_output_file(table, option="--table")
-        if table.suffix.lower() != ".csv":
-            raise LevelsetsError(f"--table {table} should end in .csv (crowd-kit's table is CSV)")
         if table.resolve() in (out.resolve(), side.resolve()):
             raise LevelsetsError(f"--table {table} is another output's path; give it a file name of its own")
-    responses = Path(responses)
     raw = _read_json(responses, "--responses", "annotator responses")
     labels = build_soft_labels(raw, class_names, settings, source=str(responses), strict=strict)
 
@@ -347,7 +335,7 @@ def build_label_file(
     data = {"responses": str(responses), "class_names": list(class_names), "strict": strict}
     if annotators is not None:
         data["annotators"] = str(annotators)
-    save_soft_labels(out, labels, data=data)
+    save_soft_labels(out, labels, data=data, settings=replace(job, annotators=annotators, table=table))
     document = anomalies_document(labels, responses=str(responses), strict=strict, annotators=ids)
     write_json(side, document)
     write_sidecar(side, provenance(
