@@ -13,7 +13,16 @@ and reports for each the perceptual measures of :mod:`levelsets.evaluation.sampl
 precision / recall / density / coverage against them, mean intensity vs real), Δ, the share within
 ±0.05, distinct latents and, for the band, its prior-mass estimate ± standard error next to
 rejection's brute-force yield. ``--thin`` adds the ±0.01 band on 1vs7, where rejection keeps almost
-nothing: there the comparison is visual families per classifier evaluation.
+nothing: there the comparison is visual families per classifier evaluation, rejection's pooled over
+its runs (all seeds): at most its total kept draws (or one, had it kept none) per total evaluations.
+
+Visual families among 100 images vary by ±1–2 from one pick of 100 to the next (10 random picks of 100
+of one band population: 12–14; of 601 rejection draws: 12–16), so next to the count of the 100 each
+method returns, ``families_mean`` averages it over every pick the method could have returned: the
+band's N/n systematic offsets over its final particles, 20 random sets of n of rejection's kept draws.
+
+``--intensity-check`` adds each generator's confident images of each target class against the real
+digits of that class — whether the generator itself is faint, apart from what the level set selects.
 
 ``--rare`` adds two worlds whose band has prior mass < 1e-5, known exactly: the *projection world*
 rendered as images. z ~ N(0, I_16); the decoder renders x = sigmoid(A z) on a 16 × 16 canvas (A a
@@ -81,6 +90,13 @@ def run_cell(prior_name: str, target_spec: str, seed: int, methods: list[str], t
                    distinct=int(torch.unique(latents, dim=0).shape[0]), seconds=time.perf_counter() - start)
         return row
 
+    def mean_families(pool, selections) -> dict[str, Any]:
+        """Visual families of each selection of n from ``pool`` (latents), and their mean."""
+        with torch.no_grad():
+            feats = q.features(torch.cat([world.decoder(chunk).float() for chunk in pool.split(4096)]))
+        counts = [q.visual_families(feats[np.asarray(idx)], reference.threshold) for idx in selections]
+        return {"families_mean": statistics.fmean(counts), "families_selections": len(counts)}
+
     budget = None
     for method in methods:
         if method == "rejection":
@@ -92,6 +108,11 @@ def run_cell(prior_name: str, target_spec: str, seed: int, methods: list[str], t
         row = measure(result.latents, result.probs, start)
         row.update(evaluations=result.forward_evaluations, ancestors=result.burn_in_ancestors,
                    rhat_max=None, acceptance=float(result.acceptance.mean()))
+        n_final = result.final_positions.shape[0]
+        if method == "band" and n_final % samples == 0:
+            # the returned n are the N/n-spaced particles from a random offset: every offset is one possible pick
+            step = n_final // samples
+            row.update(mean_families(result.final_positions, [torch.arange(samples) * step + j for j in range(step)]))
         if result.band is not None:
             row["band"] = {k: v for k, v in result.band.items() if k != "levels"}
             row["levels"] = len(result.band["levels"])
@@ -107,6 +128,10 @@ def run_cell(prior_name: str, target_spec: str, seed: int, methods: list[str], t
         idx = torch.as_tensor(pick, dtype=torch.long)
         row = measure(base.latents[idx], base.probs[idx], start) if kept else {"n": 0, "families": 0}
         row.update(kept=kept, evaluations=base.evaluations, yield_=kept / base.evaluations)
+        if kept:
+            rng = np.random.default_rng(seed)
+            row.update(mean_families(base.latents, [torch.as_tensor(rng.permutation(kept)[:samples])
+                                                    for _ in range(SELECTIONS if kept > samples else 1)]))
         cell["rejection"] = row
     return cell
 
@@ -142,6 +167,9 @@ def intensity_check(prior_name: str, classes: tuple[int, ...], draws: int = 20_0
                      "ratio": generated / real.mean_intensity if generated is not None else None})
     return {"prior": prior_name, "classes": list(classes), "draws": draws, "confidence": confidence, "rows": rows}
 
+
+SELECTIONS = 20
+"""Random selections of n kept rejection draws averaged in ``families_mean`` (the band's are its N/n offsets)."""
 
 RARE = {
     "tail": {"modes": 1, "shift": 4.6, "slope": 4.0, "p0": 0.5, "tolerance": 0.05},
@@ -239,7 +267,8 @@ def summarize(cells: list[dict[str, Any]], methods: list[str]) -> list[dict[str,
         row: dict[str, Any] = {"prior": prior, "target": target, "tolerance": tol, "seeds": [c["seed"] for c in group]}
         for m in methods:
             vals = [c[m] for c in group if m in c]
-            for key in ("families", "delta", "within_tolerance", "intensity_ratio", "coverage", "density", "n"):
+            for key in ("families", "families_mean", "delta", "within_tolerance", "intensity_ratio", "coverage", "density", "n",
+                        "evaluations"):
                 xs = [v[key] for v in vals if v.get(key) is not None]
                 row[f"{m}_{key}"] = statistics.fmean(xs) if xs else None
         if "band" in methods:
@@ -248,6 +277,8 @@ def summarize(cells: list[dict[str, Any]], methods: list[str]) -> list[dict[str,
             row["band_mass_se"] = [c["band"]["band"]["mass_se"] for c in group]
         if "rejection" in methods:
             row["rejection_yield"] = [c["rejection"]["yield_"] for c in group]
+            row["rejection_kept_total"] = sum(c["rejection"]["kept"] for c in group)
+            row["rejection_evaluations_total"] = sum(c["rejection"]["evaluations"] for c in group)
         rows.append(row)
     return rows
 
@@ -256,12 +287,13 @@ def markdown(rows: list[dict[str, Any]], methods: list[str]) -> str:
     def f(x, fmt):
         return "—" if x is None else fmt.format(x)
 
-    lines = ["| prior | target | ±τ | method | families of n | Δ | within ±τ | intensity vs real | coverage | density |",
+    lines = ["| prior | target | ±τ | method | families of n: returned (mean over picks) | Δ | within ±τ | intensity vs real | coverage | density |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for m in methods:
+            mean = r.get(f"{m}_families_mean")
             lines.append(f"| {r['prior']} | {r['target']} | {r['tolerance']:g} | {m} | "
-                         f"{f(r[f'{m}_families'], '{:.1f}')} of {f(r[f'{m}_n'], '{:.0f}')} | {f(r[f'{m}_delta'], '{:.2%}')} | "
+                         f"{f(r[f'{m}_families'], '{:.1f}')}{'' if mean is None else f' ({mean:.1f})'} of {f(r[f'{m}_n'], '{:.0f}')} | {f(r[f'{m}_delta'], '{:.2%}')} | "
                          f"{f(r[f'{m}_within_tolerance'], '{:.0%}')} | {f(r[f'{m}_intensity_ratio'], '{:.0%}')} | "
                          f"{f(r[f'{m}_coverage'], '{:.2f}')} | {f(r[f'{m}_density'], '{:.2f}')} |")
     lines.append("")
@@ -272,6 +304,17 @@ def markdown(rows: list[dict[str, Any]], methods: list[str]) -> str:
             masses = ", ".join(f"{m:.2g} ± {s:.1g}" for m, s in zip(r["band_mass"], r["band_mass_se"]))
             ys = ", ".join(f"{y:.2g}" for y in r["rejection_yield"])
             lines.append(f"| {r['prior']} | {r['target']} | {r['tolerance']:g} | {masses} | {ys} |")
+    thin = [r for r in rows if r["tolerance"] < 0.05 and r.get("rejection_kept_total") is not None]
+    if thin:
+        lines += ["", "| prior | target | ±τ | band: families per 10⁶ evaluations (mean over seeds) "
+                  "| rejection, pooled over seeds: kept of draws → families per 10⁶ evaluations | band / rejection |",
+                  "|---|---|---|---|---|---|"]
+        for r in thin:
+            band = 1e6 * r["band_families"] / r["band_evaluations"]
+            kept, draws = r["rejection_kept_total"], r["rejection_evaluations_total"]
+            rej = 1e6 * max(kept, 1) / draws  # families ≤ kept; had it kept none, one
+            lines.append(f"| {r['prior']} | {r['target']} | {r['tolerance']:g} | {band:.1f} | {kept} of {draws:,} → "
+                         f"≤ {rej:.2f} | ≥ {band / rej:.0f}× |")
     return "\n".join(lines) + "\n"
 
 
