@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from levelsets.cli import app
 from levelsets.runs import load_run
 from levelsets.workflows.loop_evaluation import ROUND_METRICS
+
+from .command_options import helps, options
 
 runner = CliRunner()
 TINY = [
@@ -95,3 +99,34 @@ def test_simulator_responses_must_exist(tmp_path):
                                  "--out", str(tmp_path / "loop")])
     assert result.exit_code == 2 and "does not exist" in result.stderr, result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_loop_settings_field_is_an_option_of_loop():
+    from levelsets.workflows.loop_settings import LoopSettings
+
+    docs = helps(LoopSettings)
+    job_fields = [f for f in dataclasses.fields(LoopSettings) if f.metadata.get("cli", True)]
+    loop = options("loop")
+    assert set(loop) == {f.name for f in job_fields} | {"quiet"}
+    for f in job_fields:
+        assert loop[f.name].help == docs[f.name], f.name
+    assert loop["targets"].opts == ["--target", "-t"] and loop["targets"].multiple  # repeatable
+
+
+def test_loop_passes_repeated_targets_and_quiet(monkeypatch, tmp_path):
+    import levelsets.workflows.loop as loop_mod
+
+    seen = {}
+
+    def fake_run_loop(settings):
+        seen["settings"] = settings
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(loop_mod, "run_loop", fake_run_loop)
+    result = runner.invoke(app, ["loop", "-t", "ambiguous", "--target", "0.3,0.7", "-q", "-N", "500",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    settings = seen["settings"]
+    assert settings.targets == ("ambiguous", "0.3,0.7") and settings.progress is False and settings.particles == 500
+    runner.invoke(app, ["loop", "--out", str(tmp_path / "o")])
+    assert len(seen["settings"].targets) == 3 and seen["settings"].progress is True  # the shapes defaults

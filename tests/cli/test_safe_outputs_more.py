@@ -6,10 +6,11 @@ Each must answer one line, exit 2, and leave the user's files where they were (i
 from __future__ import annotations
 
 import pytest
-import test_safe_outputs as safe
 from typer.testing import CliRunner
 
 from levelsets.cli import app
+
+from . import test_safe_outputs as safe
 
 runner = CliRunner()
 user_tree = safe.user_tree  # the fixture: a user's project, the working directory inside it

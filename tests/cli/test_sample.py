@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 
 import numpy as np
@@ -9,7 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli import app
+from levelsets.cli.options import option_name
 from levelsets.runs import load_run
+from levelsets.workflows.sample import SampleJob
+
+from .command_options import helps, options
 
 runner = CliRunner()
 TINY = ["--world", "shapes", "--particles", "64", "--steps", "30", "--burn-in", "20", "--samples", "16", "--quiet"]
@@ -74,22 +80,6 @@ def test_no_sample_within_tolerance_gets_a_note(tmp_path, tiny_shapes_classifier
     assert summary["within_tolerance"] == 0.0
     assert len(summary["notes"]) == 1 and "no sample of ambiguous is within ±1e-09" in summary["notes"][0]
     assert summary["notes"][0] in result.output
-
-
-def test_tolerance_note_only_when_nothing_is_within_tolerance():
-    from levelsets.workflows.sample import tolerance_note
-
-    assert tolerance_note("1vs7", {"within_tolerance": 0.01, "delta": 0.02}, 0.05) is None
-    note = tolerance_note("1vs7", {"within_tolerance": 0.0, "delta": 0.0347}, 0.05)
-    assert note.startswith("Note: no sample of 1vs7 is within ±0.05") and "3.47%" in note and "\n" not in note
-
-
-def test_default_alpha_is_per_world_and_explicit_alpha_wins():
-    from levelsets.workflows.sample import SampleJob
-
-    assert SampleJob(world="shapes", target="ambiguous", out="x").alpha == 300.0
-    assert SampleJob(world="mnist", target="1vs7", out="x").alpha == 100.0
-    assert SampleJob(world="shapes", target="ambiguous", alpha=50.0, out="x").alpha == 50.0
 
 
 @pytest.mark.parametrize(
@@ -169,3 +159,56 @@ def test_notes_go_to_stderr_and_quiet_silences_them(tmp_path, tiny_shapes_classi
     quiet = runner.invoke(app, ["sample", *TINY, "--target", "ambiguous", "--out", str(tmp_path / "quiet")])
     assert quiet.exit_code == 0, quiet.output
     assert "Sampling " not in quiet.output and "Data: " not in quiet.output
+
+
+def test_every_sample_job_field_is_an_option_of_sample_and_sweep():
+    """One source: `levelsets sample`'s job options are exactly SampleJob's fields, with their docs."""
+    docs = helps(SampleJob)
+    job_fields = [f for f in dataclasses.fields(SampleJob) if f.metadata.get("cli", True)]
+    sample = options("sample")
+    assert set(sample) == {f.name for f in job_fields} | {"json_output", "quiet"}
+    for f in job_fields:
+        option = sample[f.name]
+        assert option.help == docs[f.name], f.name
+        assert option.default == f.default, f.name
+        assert option_name(f.name) in option.opts
+    assert "-N" in sample["particles"].opts and "-t" in sample["target"].opts
+
+    sweep = options("sweep")
+    for f in job_fields:
+        if f.name in ("target", "prior", "seed", "out"):  # replaced by the sweep's lists and directory
+            continue
+        assert sweep[f.name].opts == sample[f.name].opts, f.name
+        if f.name != "overwrite":  # the sweep gives --overwrite its own meaning
+            assert sweep[f.name].help == docs[f.name], f.name
+    assert "--targets" in sweep["targets"].opts and sweep["overwrite"].help != docs["overwrite"]
+
+
+def test_sample_help_lists_the_field_docs():
+    result = runner.invoke(app, ["sample", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "-N, --particles" in text and "Particles N advanced in parallel. [default: 1000]" in text
+    assert "--progress" not in text and "-q, --quiet" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "10", "--burn-in", "10"], "need 0 ≤ --burn-in < --steps"),
+    (["--thin", "0"], "--thin must be an integer ≥ 1, got 0"),
+    (["--burn-in", "0"], "tempering needs a burn-in of at least 1 step (got --burn-in 0); raise --burn-in"),
+    (["--shards", "0"], "--shards must be an integer"),
+])
+def test_sample_job_validation_is_one_line(tmp_path, args, message):
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["sample", "--world", "shapes", *args, "--out", str(out)])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_sample_signature_is_built_once():
+    from levelsets.cli.sample import sample
+
+    params = inspect.signature(sample).parameters
+    assert list(params)[-2:] == ["json_output", "quiet"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())

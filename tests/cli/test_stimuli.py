@@ -1,3 +1,8 @@
+"""`levelsets stimuli export` (levelsets.cli.stimuli): stimuli from sample runs, its options, its one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
 import json
 
 import numpy as np
@@ -5,6 +10,8 @@ from typer.testing import CliRunner
 
 from levelsets.cli.app import app
 from levelsets.runs import SampleRun
+
+from .command_options import helps, options
 
 runner = CliRunner()
 
@@ -79,3 +86,13 @@ def test_stimuli_export_cli_select(tmp_path):
         r = runner.invoke(app, [*common, "--out", str(tmp_path / "o"), *extra])
         assert r.exit_code == 2 and "error: " in r.output and message in r.output, r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_every_stimuli_settings_field_is_an_option_of_stimuli_export():
+    from levelsets.elicitation.stimuli import StimuliSettings
+
+    docs = helps(StimuliSettings)
+    export = options("stimuli", "export")
+    assert set(export) == {f.name for f in dataclasses.fields(StimuliSettings)} | {"out", "overwrite"}
+    for f in dataclasses.fields(StimuliSettings):
+        assert export[f.name].help == docs[f.name] and export[f.name].default == f.default, f.name

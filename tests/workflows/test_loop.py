@@ -1,4 +1,7 @@
-"""Tests of the soft-label loop's Python API (levelsets.workflows.loop, re-exported as levelsets.loop)."""
+"""levelsets.workflows.loop (re-exported as levelsets.loop): the soft-label loop end to end on tiny settings.
+
+Its settings are tested in test_loop_settings.py, its per-round evaluation in test_loop_evaluation.py.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from levelsets.errors import LevelsetsError
 from levelsets.workflows.loop import run_loop
-from levelsets.workflows.loop_evaluation import markdown_table
-from levelsets.workflows.loop_settings import DEFAULT_TARGETS, LOOP_N_TRAIN, LoopSettings
+from levelsets.workflows.loop_settings import LoopSettings
 
 
 def test_levelsets_loop_re_exports_the_workflow():
@@ -21,53 +22,6 @@ def test_levelsets_loop_re_exports_the_workflow():
     assert levelsets.loop.ROUND_METRICS is evaluation.ROUND_METRICS
     assert levelsets.loop.evaluate_round is evaluation.evaluate_round
     assert set(levelsets.loop.__all__) <= set(dir(levelsets.loop))
-
-
-def test_markdown_table_rows_columns_and_formatting():
-    table = [
-        {"round": 0, "augmenting_runs": 0, "added_this_round": 0, "kl": 0.123456, "accuracy": 0.5, "n": 10},
-        {"round": 1, "augmenting_runs": 3, "added_this_round": 30, "kl": 0.05, "accuracy": 0.75, "n": 10},
-    ]
-    md = markdown_table(table, metrics=("kl", "ce", "accuracy"))
-    lines = md.splitlines()
-    assert md.endswith("\n")
-    assert lines[0] == "| round | augmenting_runs | kl | accuracy |"  # ce is absent from the rows: dropped
-    assert lines[1] == "|---|---|---|---|"
-    assert lines[2] == "| 0 | 0 | 0.1235 | 0.5000 |"
-    assert lines[3] == "| 1 | 3 | 0.0500 | 0.7500 |"
-    assert len(lines) == 4
-
-
-def test_markdown_table_empty_table_has_only_header():
-    assert markdown_table([]).splitlines() == ["| round | augmenting_runs |", "|---|---|"]
-
-
-def test_settings_defaults(tmp_path):
-    s = LoopSettings(out=tmp_path / "x")
-    assert s.targets == DEFAULT_TARGETS["shapes"]
-    assert s.n_train == LOOP_N_TRAIN["shapes"] == 4000
-    assert s.augment_repeat == 1 and s.rounds == 3 and s.labeler == "truth"
-    assert LoopSettings(out=tmp_path / "y", n_train=123).n_train == 123
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "fragment"),
-    [
-        ({"targets": ("graded:rocketvshouse",)}, "whole graded strip"),
-        ({"targets": ("confident:house",), "alpha": 10.0}, None),
-        ({"targets": ("1.0,0.0",)}, "zero entry"),
-        ({"alpha": 0.0}, "--alpha"),
-        ({"epochs": 0}, "--epochs"),
-        ({"n_train": 0}, "--n-train"),
-        ({"eval_size": 0}, "--eval-size"),
-    ],
-)
-def test_settings_validation(tmp_path, kwargs, fragment):
-    if fragment is None:
-        LoopSettings(out=tmp_path / "ok", **kwargs)  # valid: no error
-        return
-    with pytest.raises(LevelsetsError, match=fragment.replace("-", r"\-")):
-        LoopSettings(out=tmp_path / "bad", **kwargs)
 
 
 @pytest.mark.slow

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import ray.cloudpickle
 import torch
 from typer.testing import CliRunner
@@ -19,7 +17,7 @@ from typer.testing import CliRunner
 from levelsets.cli import app
 from levelsets.runs import load_run
 from levelsets.workflows import sweep as sweep_mod
-from levelsets.workflows import sweep_cell, sweep_plan
+from levelsets.workflows import sweep_cell
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
 
@@ -161,118 +159,3 @@ def test_resume_joins_a_running_cluster_and_runs_only_missing_cells(tmp_path, ti
     assert record["cluster"]["address"] == address and not record["cluster"]["started_here"]
     assert "1 of 2 cells already finished" in proc.stderr and "already finished" not in proc.stdout  # a note, on stderr
     assert f"Wrote {out / 'sweep.json'}" in proc.stdout  # the result, on stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["--targets", "1vs7", "--priors", "vae,flow"], "has no prior 'flow'"),
-        (["--targets", ""], "--targets is empty"),
-        (["--targets", " , "], "--targets is empty"),
-        (["--targets", "1vs7,banana"], "unknown target"),
-        (["--targets", "1vs7", "--seeds", "0,x"], "'x' is not an integer"),
-        (["--targets", "1vs7", "--samples", "500"], "must not exceed --particles"),
-        (["--targets", "1vs7", "--address", "127.0.0.1:PORT"], "cannot reach a Ray cluster at 127.0.0.1:"),
-        (["--targets", "1vs7", "--address", "nonsense"], "is not HOST:PORT"),
-        (["--targets", "1vs7,1vs7"], "share the directory 1vs7-vae-seed0"),
-        (["--targets", "1vs7", "--resume"], "--resume needs the --out"),
-    ],
-)
-def test_bad_input_one_line_exit_2_nothing_started(tmp_path, monkeypatch, args, fragment):
-    import ray
-
-    def refuse(*a, **k):
-        raise AssertionError("nothing may start on bad input")
-
-    monkeypatch.setattr(ray, "init", refuse)
-    monkeypatch.setattr("levelsets.worlds.load_world", refuse)
-    monkeypatch.chdir(tmp_path)
-    args = [a.replace("PORT", str(_free_port())) for a in args]
-    out = tmp_path / "never"
-    if "--resume" not in args:
-        args += ["--out", str(out)]
-    result = runner.invoke(app, ["sweep", *args, "--particles", "100"])
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_every_sample_option_is_a_sweep_option():
-    import typer.main
-
-    command = typer.main.get_command(app)
-    sample = {p.name: p for p in command.commands["sample"].params}
-    sweep = {p.name: p for p in command.commands["sweep"].params}
-    replaced = {"target", "prior", "seed", "out"}
-    assert set(sample) - replaced <= set(sweep)
-    for name in set(sample) - replaced:
-        assert sample[name].opts == sweep[name].opts and sample[name].default == sweep[name].default, name
-    assert sample["overwrite"].help == "Replace a non-empty --out."  # the sweep's own help text is a copy
-
-
-def test_lists_seeds_and_cell_names():
-    assert sweep_plan.split_list("1vs7, [0.2,0.8],graded:1vs7:0.5", "--targets") == ["1vs7", "[0.2,0.8]", "graded:1vs7:0.5"]
-    assert sweep_plan.parse_seeds("0-2,7") == [0, 1, 2, 7]
-    assert sweep_plan.cell_name("[0.2, 0.8]", "vae", 3) == "p0.2_0.8-vae-seed3"
-    assert sweep_plan.cell_name("graded:1vs7:0.5", "gan", 0) == "graded_1vs7_0.5-gan-seed0"
-
-
-def test_model_files_reach_a_node_with_an_empty_model_home(tmp_path, tiny_shapes_classifier, monkeypatch):
-    from levelsets.workflows.sample import SampleJob
-    from levelsets.worlds import load_world
-
-    world = load_world("shapes")
-    files = sweep_cell.model_files(world, SampleJob(world="shapes", out=tmp_path / "x"))
-    assert set(files) == {"classifier/shapes/model.pt", "classifier/shapes/model.card.json"}
-    monkeypatch.setenv("LEVELSETS_HOME", str(tmp_path / "node"))
-    written = sweep_cell.install_model_files(files)
-    assert sorted(p.name for p in written) == ["model.card.json", "model.pt"]
-    assert (tmp_path / "node" / "classifier/shapes/model.pt").read_bytes() == tiny_shapes_classifier.read_bytes()
-    assert sweep_cell.install_model_files(files) == []  # present: nothing rewritten
-
-
-def _square_and_threads(x):
-    return x * x, torch.get_num_threads()
-
-
-def test_map_tasks_runs_each_item_as_a_task_in_order(ray_local):
-    import functools
-
-    from levelsets.workflows.task_map import map_tasks
-
-    assert map_tasks(_square_and_threads, [3, 1, 2]) == [(9, 1), (1, 1), (4, 1)]  # one torch thread per task
-    assert map_tasks(functools.partial(divmod, 7), [2, 3]) == [(3, 1), (2, 1)]
-    with pytest.raises(ZeroDivisionError):
-        map_tasks(functools.partial(divmod, 7), [1, 0])
-
-
-@pytest.mark.parametrize("extra", [[], ["--overwrite"]])
-@pytest.mark.parametrize("where", ["user_folder", "dot", "parent"])
-def test_sweep_never_touches_a_folder_it_did_not_write(tmp_path, monkeypatch, extra, where):
-    import ray
-
-    def refuse(*a, **k):
-        raise AssertionError("nothing may start when --out is refused")
-
-    monkeypatch.setattr(ray, "init", refuse)
-    monkeypatch.setattr("levelsets.worlds.load_world", refuse)
-    project = tmp_path / "project"
-    sub = project / "sub"
-    sub.mkdir(parents=True)
-    (project / "notes.txt").write_text("mine")
-    (sub / "data.csv").write_text("1,2")
-    monkeypatch.chdir(sub)
-    out = {"user_folder": str(project), "dot": ".", "parent": ".."}[where]
-    result = runner.invoke(app, ["sweep", "--targets", "ambiguous", *SHAPES, "--out", out, *extra])
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "--out" in lines[0], result.stderr
-    assert (project / "notes.txt").read_text() == "mine" and (sub / "data.csv").read_text() == "1,2"
-    assert sorted(p.name for p in project.iterdir()) == ["notes.txt", "sub"]

@@ -1,0 +1,25 @@
+"""Helpers of the CLI tests: a command's click options, and the help each settings field gives its option."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import typer
+
+from levelsets.cli import app
+from levelsets.cli.options import field_help
+
+
+def helps(cls: type) -> dict[str, str | None]:
+    """Each field's help: its docstring, or the help a shared field carries (levelsets.job_fields)."""
+    return {f.name: field_help(cls, f) for f in dataclasses.fields(cls)}
+
+
+def options(*command_path: str, kind: str = "option") -> dict[str, Any]:
+    """The click parameters of ``levelsets <command_path>`` of one kind (``option`` or ``argument``), by name."""
+    group = typer.main.get_command(app)
+    command = group
+    for name in command_path:
+        command = command.get_command(typer.Context(group), name)
+    return {p.name: p for p in command.params if p.param_type_name == kind}
