@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from levelsets.cli.app import app
-from levelsets.runs import SampleRun
+from shapes_runs import make_run
 
 runner = CliRunner()
 
 
-def make_run(path, n=8):
-    rng = np.random.default_rng(0)
-    path.mkdir()
-    SampleRun(
-        latents=rng.normal(size=(n, 3)),
-        images=rng.uniform(size=(n, 1, 64, 64)),
-        probs=np.full((n, 2), 0.5),
-        target=np.array([0.5, 0.5]),
-        class_names=("rocket", "house"),
-        exact_posterior=rng.dirichlet([2, 2], size=n),
-    ).save(path)
-
-
 @pytest.mark.slow
 def test_train_with_method_labels_and_augment(tmp_path):
-    make_run(tmp_path / "run")
+    make_run(tmp_path / "run", n=8)
     labels = tmp_path / "l.json"
     labels.write_text(json.dumps({"0": [[0.3, 0.7], [0.6, 0.4]], "5": [0.5, 0.5]}))
     out = tmp_path / "m.pt"

@@ -8,21 +8,8 @@ import numpy as np
 import pytest
 
 from levelsets.errors import LevelsetsError
-from levelsets.runs import SampleRun
 from levelsets.softlabels.soft_training import soft_label_training_set, train_with_soft_labels
-
-
-def make_run(path, n=16):
-    rng = np.random.default_rng(0)
-    path.mkdir()
-    SampleRun(
-        latents=rng.normal(size=(n, 3)),
-        images=rng.uniform(size=(n, 1, 64, 64)),
-        probs=np.full((n, 2), 0.5),
-        target=np.array([0.5, 0.5]),
-        class_names=("rocket", "house"),
-        exact_posterior=rng.dirichlet([2, 2], size=n),
-    ).save(path)
+from shapes_runs import make_run
 
 
 def test_training_set_for_shapes_with_labels_and_runs(tmp_path):
