@@ -61,3 +61,36 @@ def log_notes():
 
     with capture() as lines:
         yield lines
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist32_models(_isolated_model_home):
+    """The mnist32 world's ResNet (width 4, 300 digits, one epoch) and 32-d VAE (one epoch), cached where load_world looks."""
+    from levelsets.classifiers.zoo import classifier_path, get_classifier
+    from levelsets.generative import zoo as gen_zoo
+
+    if not classifier_path("mnist-resnet").exists():
+        get_classifier("mnist-resnet", seed=0, device="cpu", n_train=300, epochs=1, width=4, progress=False)
+    if not gen_zoo.checkpoint_path("vae", "mnist32").exists():
+        gen_zoo.get_generator("vae", "mnist32", epochs=1, seed=0, device="cpu", progress=False)
+    return _isolated_model_home
+
+
+@pytest.fixture(scope="session")
+def mnist32_run(tiny_mnist32_models, tmp_path_factory):
+    """One tiny ``levelsets sample --world mnist32`` run (48 particles, 12 steps, seed 2): its folder and summary.
+
+    Shared by the world's end-to-end test and the mnist32 benchmark's tests; treat it as read-only.
+    """
+    import json
+
+    from typer.testing import CliRunner
+
+    from levelsets.cli import app
+
+    out = tmp_path_factory.mktemp("mnist32") / "run"
+    args = ["sample", "--world", "mnist32", "--target", "1vs7", "--particles", "48", "--steps", "12", "--burn-in", "8",
+            "--samples", "8", "--seed", "2", "--quiet", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "summary.json").read_text())

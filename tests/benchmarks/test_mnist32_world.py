@@ -11,30 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from levelsets.errors import LevelsetsError
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "mnist32_world.py"
-
-
-@pytest.fixture(scope="module")
-def mnist32_run(_isolated_model_home, tmp_path_factory):
-    """A tiny ``levelsets sample --world mnist32`` run (48 particles, 12 steps) and its summary."""
-    from levelsets.classifiers.zoo import classifier_path, get_classifier
-    from levelsets.cli import app
-    from levelsets.generative import zoo as gen_zoo
-
-    if not classifier_path("mnist-resnet").exists():
-        get_classifier("mnist-resnet", seed=0, device="cpu", n_train=300, epochs=1, width=4, progress=False)
-    if not gen_zoo.checkpoint_path("vae", "mnist32").exists():
-        gen_zoo.get_generator("vae", "mnist32", epochs=1, seed=0, device="cpu", progress=False)
-    out = tmp_path_factory.mktemp("mnist32") / "run"
-    args = ["sample", "--world", "mnist32", "--target", "1vs7", "--particles", "48", "--steps", "12", "--burn-in", "8",
-            "--samples", "8", "--seed", "2", "--quiet", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    return out, json.loads((out / "summary.json").read_text())
 
 
 def test_a_run_is_rescored_against_real_digits_beside_a_long_rejection(bench, mnist32_run, tmp_path):

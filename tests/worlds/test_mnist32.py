@@ -20,18 +20,6 @@ from levelsets.generative import zoo as gen_zoo
 from levelsets.generative.vae import VAE, VaeConfig, VaeDecoder
 
 
-@pytest.fixture(scope="module")
-def tiny_mnist32_models(_isolated_model_home):
-    """The world's ResNet (width 4, 300 digits, one epoch) and 32-d VAE (one epoch), cached where load_world looks."""
-    from levelsets.classifiers.zoo import classifier_path, get_classifier
-
-    if not classifier_path("mnist-resnet").exists():
-        get_classifier("mnist-resnet", seed=0, device="cpu", n_train=300, epochs=1, width=4, progress=False)
-    if not gen_zoo.checkpoint_path("vae", "mnist32").exists():
-        gen_zoo.get_generator("vae", "mnist32", epochs=1, seed=0, device="cpu", progress=False)
-    return _isolated_model_home
-
-
 def test_registered_in_the_entry_point_group():
     from levelsets.worlds import plugins
 
@@ -136,15 +124,10 @@ def test_classifier_passes_gradients_when_the_images_require_them(tiny_mnist32_m
     assert z.grad is not None and float(z.grad.abs().sum()) > 0
 
 
-def test_sample_cli_end_to_end(tmp_path, tiny_mnist32_models):
+def test_sample_cli_end_to_end(tmp_path, mnist32_run):
     from levelsets.runs import load_run
 
-    out = tmp_path / "run"
-    args = ["sample", "--world", "mnist32", "--target", "1vs7", "--particles", "48", "--steps", "12", "--burn-in", "8",
-            "--samples", "8", "--seed", "2", "--quiet", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
+    out, summary = mnist32_run
     assert summary["world"] == "mnist32" and summary["prior"] == "vae" and summary["seed"] == 2
     assert summary["generator"]["config"]["latent_dim"] == 32
     assert summary["world_plugin"]["spec"] == "mnist32"
