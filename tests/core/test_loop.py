@@ -1,6 +1,6 @@
 """``levelsets.loop``: its whole job is to re-export the closed loop's public names from ``levelsets.workflows``.
 
-The loop itself is tested in ``tests/workflows/`` (test_loop_api.py and the modules it names).
+The loop itself is tested in ``tests/workflows/`` (test_loop.py and the modules it names).
 """
 
 from __future__ import annotations

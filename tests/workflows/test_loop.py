@@ -1,6 +1,7 @@
-"""levelsets.workflows.loop (re-exported as levelsets.loop): the soft-label loop end to end on tiny settings.
+"""levelsets.workflows.loop: the soft-label loop end to end on tiny settings.
 
-Its settings are tested in test_loop_settings.py, its per-round evaluation in test_loop_evaluation.py.
+Its settings are tested in test_loop_settings.py, its per-round evaluation in test_loop_evaluation.py, the
+``levelsets.loop`` re-export in tests/core/test_loop.py.
 """
 
 from __future__ import annotations
@@ -12,16 +13,6 @@ import pytest
 
 from levelsets.workflows.loop import run_loop
 from levelsets.workflows.loop_settings import LoopSettings
-
-
-def test_levelsets_loop_re_exports_the_workflow():
-    import levelsets.loop
-    import levelsets.workflows.loop_evaluation as evaluation
-
-    assert levelsets.loop.run_loop is run_loop and levelsets.loop.LoopSettings is LoopSettings
-    assert levelsets.loop.ROUND_METRICS is evaluation.ROUND_METRICS
-    assert levelsets.loop.evaluate_round is evaluation.evaluate_round
-    assert set(levelsets.loop.__all__) <= set(dir(levelsets.loop))
 
 
 @pytest.mark.slow
