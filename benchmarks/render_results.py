@@ -2,10 +2,14 @@
 
 Every ``benchmarks/results/<name>.md`` that a page under ``docs/`` includes (``--8<--``) is made
 from JSON here, by the benchmark script's own ``markdown`` writer (the scripts write the same file
-when they run); ``sampler_throughput_summary.md`` (one row per world, from the three throughput
-JSON files) and ``level_set_quality_summary.md`` (the README's band vs rejection table) are made
-here. The README cannot include files, so it holds copies of the rendered tables, which
-``tests/benchmarks/test_render_results.py`` checks are verbatim. Nothing is measured: this only re-renders what the JSON holds, so it takes
+when they run). Made here: ``sampler_throughput_summary.md`` (one row per world, from the three
+throughput JSON files), ``level_set_quality_summary.md`` (the README's band vs rejection table),
+``mnist32_world.md`` and ``mnist32_readme.md`` (docs/worlds.md's table and the README's sentence on
+the 32-d world, from its runs and the README grids' 5-d run), ``independence_sweeps.md``
+(docs/sampler.md's measurement, from the MNIST throughput JSON) and ``results_provenance.md``
+(every measured JSON's date, command and load). The README cannot include files, so it holds copies
+of rendered snippets (tables and sentences), which ``tests/benchmarks/test_render_results.py``
+checks are verbatim. Nothing is measured: this only re-renders what the JSON holds, so it takes
 seconds. Each file written gets a ``.md.json`` sidecar naming the JSON it was made from.
 
 Usage::
@@ -22,7 +26,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import sys
+import textwrap
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -32,6 +38,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 THROUGHPUT_WORLDS = ("mnist", "shapes", "synthetic")
+MNIST32_SOURCES = ("mnist32_world.json", "mnist32_world_0731.json", "readme_grids.json")
 
 
 @cache
@@ -121,6 +128,126 @@ def level_set_quality_summary(record: dict[str, Any], dirichlet: dict[str, Any],
     return "\n".join(lines) + "\n"
 
 
+def _se_apart(a: float, sa: float, b: float, sb: float) -> float:
+    """(a − b) in combined standard errors."""
+    return (a - b) / math.hypot(sa, sb)
+
+
+def _binomial(kept: int, budget: int) -> tuple[float, float]:
+    """A rejection run's yield k / B and its binomial standard error."""
+    y = kept / budget
+    return y, math.sqrt(kept * (1 - y)) / budget
+
+
+def _mnist32(head: dict[str, Any], first: dict[str, Any], grids: dict[str, Any]) -> dict[str, Any]:
+    """The figures docs/worlds.md and the README quote for ``mnist32``: the latest run, the two rejection runs, the 5-d VAE."""
+    run = head["runs"][0]
+    compare = next(r["rejection"] for r in first["runs"] if r.get("rejection"))
+    long = first["long_rejection"]
+    mass, se = run["band"]["mass"], run["band"]["mass_se"]
+    short_yield, short_se = _binomial(compare["kept"], compare["evaluations"])
+    five = next(r for r in grids["rows"] if r["prior"] == "vae" and r["relaxation"] == "band")
+    return {"run": run, "mass": mass, "se": se, "long": long, "compare": compare, "short": (short_yield, short_se),
+            "long_apart": _se_apart(mass, se, long["yield"], long["yield_se"]),
+            "short_apart": _se_apart(mass, se, short_yield, short_se),
+            "rejections_apart": _se_apart(long["yield"], long["yield_se"], short_yield, short_se), "five": five}
+
+
+def mnist32_table(head: dict[str, Any], first: dict[str, Any], grids: dict[str, Any]) -> str:
+    """docs/worlds.md's table: the ``mnist32`` 1-vs-7 band beside the 5-d VAE's, and two prior-rejection runs.
+
+    ``head`` is ``mnist32_world.json`` (the latest run, re-scored against real digits), ``first``
+    ``mnist32_world_0731.json`` (the rejection runs: 1,000,000 draws, and ``--compare-prior`` at the run's
+    budget), ``grids`` ``readme_grids.json`` (the 5-d VAE's band, seed 0).
+    """
+    f = _mnist32(head, first, grids)
+    five, s, band, real = f["five"], f["run"]["summary"], f["run"]["band"], f["run"]["quality_real"]
+    mass = script("readme_grids").mass_text
+    long, compare = f["long"], f["compare"]
+    rows = [
+        ("Δ (mean \\|p − f(x)\\|) · within ±0.05 · 1 and 7 the top two",
+         f"{s['delta']:.2%} · {s['within_tolerance']:.0%} · {s['target_classes_share']:.0%}",
+         f"{five['delta']:.2%} · {five['within_tolerance']:.0%} · {five['target_classes_share']:.0%}"),
+        ("band prior mass ± SE (`band.mass`, `band.mass_se`)",
+         f"**{mass(f['mass'], f['se'])}** (log {band['log_mass']:.2f} ± {band['log_mass_se']:.2f}; "
+         f"{band['levels']} levels, {band['islands']} islands)", mass(five["band_mass"], five["band_mass_se"])),
+        (f"prior rejection, {long['budget']:,} evaluations (`benchmarks/mnist32_world.py --rejection`)",
+         f"{long['kept']} kept: yield **{mass(long['yield'], long['yield_se'])}** (band {f['long_apart']:+.1f} SE)", "—"),
+        (f"prior rejection, {compare['evaluations']:,} evaluations (`--compare-prior`)",
+         f"{compare['kept']} kept: yield {mass(*f['short'])} (band {f['short_apart']:+.1f} SE; "
+         f"the two rejection runs {f['rejections_apart']:+.1f} SE apart)", "—"),
+        ("visual families of 100 · effective · largest family, against real 1s and 7s",
+         f"**{real['families']}** · {real['effective_families']:.1f} · {real['largest_family_share']:.0%}",
+         f"{five['families']} · {five['effective_families']:.1f} · {five['largest_family_share']:.0%}"),
+        ("mean intensity vs real 1s and 7s", f"{real['intensity_ratio']:.0%}", f"{five['intensity_ratio']:.0%}"),
+        ("ancestors of the final population (of 1,000) · distinct latents",
+         f"{s['burn_in_ancestors']} · {s['distinct']}", f"{five['burn_in_ancestors']} · —"),
+        ("acceptance at τ · max split R-hat · min bulk ESS",
+         f"{s['acceptance_rate']:.2f} · {s['rhat_max']:.1f} · {s['ess_bulk_min']:,.0f}",
+         f"{five['acceptance_rate']:.2f} · {five['rhat_max']:.1f} · {five['ess_bulk_min']:,.0f}"),
+    ]
+    lines = ["| diagnostic (`summary.json`) | mnist32, seed 0 | the 5-d `mnist` VAE, seed 0 (README) |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    text = (f"mnist32: `levelsets sample --world mnist32 --target 1vs7 --seed 0`, summary of {s['created'][:16].replace('T', ' ')} UTC, "
+            f"{s['wall_seconds']:.0f} s of sampling; families and intensity re-scored against {real['reference']} "
+            f"(`benchmarks/mnist32_world.py`). Rejection: runs of {first['runs'][0]['summary']['created'][:10]} "
+            "(they depend only on the world's models). 5-d VAE: `benchmarks/readme_grids.py`, run of "
+            f"{grids['provenance']['created'][:10]}. SE combines both estimates' standard errors.")
+    return "\n".join(lines) + "\n\n" + textwrap.fill(text, width=100) + "\n"
+
+
+def mnist32_readme(head: dict[str, Any], first: dict[str, Any], grids: dict[str, Any]) -> str:
+    """The README's sentence on ``mnist32`` (the same figures as :func:`mnist32_table`)."""
+    f = _mnist32(head, first, grids)
+    mass = script("readme_grids").mass_text
+    s, real, long = f["run"]["summary"], f["run"]["quality_real"], f["long"]
+    text = (f"Its 1-vs-7 band (seed 0): Δ {s['delta']:.2%}, band mass {mass(f['mass'], f['se'])} (a {long['budget']:,}-draw "
+            f"rejection run: {mass(long['yield'], long['yield_se'])}), {real['families']} visual families of 100 against "
+            f"real 1s and 7s (the 5-d VAE: {f['five']['families']}).")
+    return textwrap.fill(text, width=100) + "\n"
+
+
+def independence_sweeps(record: dict[str, Any]) -> str:
+    """docs/sampler.md's measurement of the independence sweeps: the throughput benchmark's ablation, one world."""
+    row = next(r for r in record["rows"] if r["particles"] == record["ratios"]["reference_particles"])
+    mh, abl = row["mh"], record["ablation"]
+    fewer = 1 - mh["particle_steps_per_cpu_second"] / abl["run"]["particle_steps_per_cpu_second"]
+    text = (f"Measured at `levelsets sample`'s settings (N = {mh['particles']:,}, {mh['steps']} steps) on "
+            f"the {record['world']} world, target {record['target']['spec']}, in one run of the throughput benchmark "
+            f"({record['provenance']['created'][:10]}), with the sweeps and without them: R-hat "
+            f"{mh['rhat_max']:.2f} (without: {abl['run']['rhat_max']:.2f}), ArviZ ESS {mh['ess_bulk_min']:,.0f} "
+            f"({abl['run']['ess_bulk_min']:,.0f}), and the spread of population means across "
+            f"{record['replicates']['mh']['runs']} seeds gives {record['replicates']['mh']['ess_per_run']:,.0f} effective "
+            f"draws per run ({abl['replicates']['ess_per_run']:.1f}), for {fewer:.0%} fewer particle-steps per CPU second.")
+    return textwrap.fill(text, width=100) + "\n"
+
+
+def created(record: dict[str, Any]) -> str | None:
+    """When a results JSON was measured: its provenance's date, or (a record of runs) its first run's."""
+    prov = record.get("provenance") or record
+    runs = record.get("runs") or [{}]
+    return prov.get("created") or (runs[0].get("summary") or {}).get("created")
+
+
+def results_provenance(names: list[str]) -> str:
+    """One row per results JSON the documentation renders: its date, command, machine and load average."""
+    lines = ["| results JSON | measured | command | machine | load average (1 min) |", "|---|---|---|---|---|"]
+    for name in names:
+        record = _json(name)
+        prov = record.get("provenance") or record
+        machine = prov.get("machine") or record.get("machine") or {}
+        load = record.get("load_average") or record.get("load_average_now")
+        if isinstance(load, dict):
+            ends = [v for k, v in load.items() if k in ("start", "before", "end", "after") and v]
+            load = f"{ends[0][0]:.1f} → {ends[-1][0]:.1f}" if ends else "—"
+        elif isinstance(load, list):
+            load = f"{load[0]:.1f} (when the JSON was written)"
+        command = (prov.get("command") or "").split(" (")[0].strip()
+        cpus = f"{machine.get('cpus')} CPUs" if machine.get("cpus") else "—"
+        lines.append(f"| `{name}` | {(created(record) or '—')[:10]} | `{command}` | {cpus} | {load or '—'} |")
+    return "\n".join(lines) + "\n"
+
+
 def _json(name: str) -> dict[str, Any]:
     return json.loads((RESULTS / name).read_text())
 
@@ -163,7 +290,17 @@ RENDERERS: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     "softlabel_loop.md": (("softlabel_loop.json",), _by_writer("softlabel_loop", "softlabel_loop.json")),
     "shard_scaling_mnist.md": (("shard_scaling_mnist.json",), _by_writer("shard_scaling", "shard_scaling_mnist.json")),
     "elicitation_load.md": (("elicitation_load.json",), _by_writer("elicitation_load", "elicitation_load.json")),
+    "readme_grids.md": (("readme_grids.json",), _by_writer("readme_grids", "readme_grids.json")),
+    "mala_projection.md": (("mala_projection.json",), _by_writer("mala_projection", "mala_projection.json")),
+    "model_cards.md": (("model_cards.json",), _by_writer("model_cards", "model_cards.json")),
+    "shapes_level_sets.md": (("shapes_level_sets.json",), _by_writer("shapes_level_sets", "shapes_level_sets.json")),
+    **{f"{name}.md": (MNIST32_SOURCES, lambda fn=fn: fn(*(_json(n) for n in MNIST32_SOURCES)))
+       for name, fn in (("mnist32_world", mnist32_table), ("mnist32_readme", mnist32_readme))},
+    "independence_sweeps.md": (("sampler_throughput_mnist.json",),
+                               lambda: independence_sweeps(_json("sampler_throughput_mnist.json"))),
 }
+_MEASURED = tuple(sorted({source for sources, _ in RENDERERS.values() for source in sources}))
+RENDERERS["results_provenance.md"] = (_MEASURED, lambda: results_provenance(list(_MEASURED)))
 
 
 def render(name: str) -> str:

@@ -24,7 +24,9 @@ def test_every_results_snippet_in_the_docs_is_rendered_from_json(bench):
     included = set()
     for page in (ROOT / "docs").glob("*.md"):
         included |= set(re.findall(r'--8<-- "benchmarks/results/([^"]+)"', page.read_text()))
-    assert {"sampler_throughput_summary.md", "shard_scaling_mnist.md", "elicitation_load.md"} <= included
+    assert {"sampler_throughput_summary.md", "shard_scaling_mnist.md", "elicitation_load.md", "mnist32_world.md",
+            "mala_projection.md", "model_cards.md", "independence_sweeps.md", "shapes_level_sets.md",
+            "results_provenance.md"} <= included
     assert included <= set(bench.RENDERERS), included - set(bench.RENDERERS)
     for name in included:
         sources = bench.RENDERERS[name][0]
@@ -33,7 +35,7 @@ def test_every_results_snippet_in_the_docs_is_rendered_from_json(bench):
 
 def test_readme_tables_are_verbatim_copies_of_rendered_ones(bench):
     readme = (ROOT / "README.md").read_text()
-    for name in ("level_set_quality_summary.md", "dirichlet_cause.md"):
+    for name in ("level_set_quality_summary.md", "dirichlet_cause.md", "readme_grids.md", "mnist32_readme.md"):
         assert bench.render(name) in readme, f"README's copy of {name} differs from its JSON"
 
 
@@ -59,3 +61,39 @@ def test_level_set_summary_bolds_the_band_and_marks_missing_methods(bench):
     lines = bench.level_set_quality_summary(rec, old).splitlines()
     assert len(lines) == 3  # header, rule, the one ±0.05 row
     assert lines[2] == "| GAN 8vs9 | **3.2** of 100 · 1.25 % · 100 % · 50 % | — | — |"
+
+
+def test_mnist32_figures_are_computed_from_the_runs(bench):
+    head = {"runs": [{"summary": {"delta": 0.012, "within_tolerance": 1.0, "target_classes_share": 1.0, "created":
+                                  "2026-01-01T08:00:00", "wall_seconds": 200.0, "burn_in_ancestors": 99, "distinct": 100,
+                                  "acceptance_rate": 0.3, "rhat_max": 12.8, "ess_bulk_min": 1676.0},
+                      "band": {"mass": 4.0e-4, "mass_se": 0.3e-4, "log_mass": -7.8, "log_mass_se": 0.1, "levels": 12,
+                               "islands": 20},
+                      "quality_real": {"families": 68, "effective_families": 61.0, "largest_family_share": 0.05,
+                                       "intensity_ratio": 0.87, "reference": "real 1s and 7s"}}]}
+    first = {"runs": [{"summary": {"created": "2025-12-31T07:00:00"}, "rejection": {"kept": 100, "evaluations": 400_000}}],
+             "long_rejection": {"budget": 1_000_000, "kept": 360, "yield": 3.6e-4, "yield_se": 0.4e-4}}
+    grids = {"provenance": {"created": "2026-01-02T00:00:00"}, "rows": [
+        {"prior": "vae", "relaxation": "band", "delta": 0.013, "within_tolerance": 1.0, "target_classes_share": 1.0,
+         "band_mass": 3.3e-4, "band_mass_se": 0.6e-4, "families": 34, "effective_families": 29.2,
+         "largest_family_share": 0.06, "intensity_ratio": 0.76, "burn_in_ancestors": 73, "acceptance_rate": 0.04,
+         "rhat_max": 2.4, "ess_bulk_min": 500.0}]}
+    table = bench.mnist32_table(head, first, grids)
+    # band vs long rejection: (4.0 - 3.6)e-4 / hypot(0.3, 0.4)e-4 = +0.8 SE; the short run's yield 100 / 400,000
+    # = 2.5e-4 ± 0.25e-4 (binomial), band +3.8 SE, and the two rejection runs (3.6 - 2.5) / hypot(0.4, 0.25) = +2.3 SE
+    assert "yield **3.6e-4 ± 0.4e-4** (band +0.8 SE)" in table
+    assert "100 kept: yield 2.5e-4 ± 0.2e-4 (band +3.8 SE; the two rejection runs +2.3 SE apart)" in table
+    assert "| **68** · 61.0 · 5% | 34 · 29.2 · 6% |" in table
+    sentence = bench.mnist32_readme(head, first, grids)
+    assert "band mass 4.0e-4 ± 0.3e-4" in sentence and "(the 5-d VAE: 34)" in sentence
+
+
+def test_results_provenance_lists_every_measured_json_with_its_date(bench):
+    sources, render = bench.RENDERERS["results_provenance.md"]
+    measured = {s for name, (srcs, _) in bench.RENDERERS.items() if name != "results_provenance.md" for s in srcs}
+    assert set(sources) == measured
+    text = render()
+    for source in measured:
+        record = json.loads((bench.RESULTS / source).read_text())
+        assert bench.created(record), source
+        assert f"| `{source}` | {bench.created(record)[:10]} |" in text, source
