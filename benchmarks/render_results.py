@@ -371,6 +371,7 @@ RENDERERS: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     "shard_scaling_mnist.md": (("shard_scaling_mnist.json",), _by_writer("shard_scaling", "shard_scaling_mnist.json")),
     "elicitation_load.md": (("elicitation_load.json",), _by_writer("elicitation_load", "elicitation_load.json")),
     "readme_grids.md": (("readme_grids.json",), _by_writer("readme_grids", "readme_grids.json")),
+    "main_command.md": (("main_command.json",), _by_writer("main_command", "main_command.json")),
     "mala_projection.md": (("mala_projection.json",), _by_writer("mala_projection", "mala_projection.json")),
     "model_cards.md": (("model_cards.json",), _by_writer("model_cards", "model_cards.json")),
     "shapes_level_sets.md": (("shapes_level_sets.json",), _by_writer("shapes_level_sets", "shapes_level_sets.json")),
