@@ -146,8 +146,9 @@ def test_band_relaxation_reports_the_band_mass_quality_and_resolved_settings(tmp
     assert summary["sampler"]["relaxation"] == "band" and summary["sampler"]["tolerance"] == 0.2
     quality = summary["quality"]
     assert 1 <= quality["families"] <= 20 and quality["n"] == 20
+    assert 0 <= quality["near_copy_share"] <= 1 and quality["near_copy_threshold"] < quality["families_threshold"]
     assert "generator decodes" in quality["reference"]
-    assert "visual families" in result.output and "prior mass" in result.output
+    assert "visual families" in result.output and "near copies" in result.output and "prior mass" in result.output
 
 
 def test_notes_go_to_stderr_and_quiet_silences_them(tmp_path, tiny_shapes_classifier):

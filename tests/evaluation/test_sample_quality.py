@@ -134,3 +134,31 @@ def test_yardstick_is_real_images_against_the_rest_of_the_reference():
     assert shrunk["coverage"] < report["reference_coverage"] / 2 and shrunk["density"] > 2 * report["reference_density"]
     tiny = q.quality_report(real[:1], q.reference_from_images(real[:3], "three"))
     assert tiny["reference_subset"] == 1 and tiny["reference_density"] is None
+
+
+def test_near_copies_read_one_image_with_small_variations_as_copies_where_families_split_it():
+    # a chain of variations 0.4 apart: complete linkage at 0.5 splits it into ≥ 5 families, yet every
+    # image has a neighbour closer than 0.5 — the near-copy share reads what the grid shows
+    chain = np.arange(10, dtype=float)[:, None] * 0.4
+    assert q.visual_families(chain, threshold=0.5) >= 5
+    assert q.near_copy_share(chain, threshold=0.5) == 1.0
+    assert q.near_copy_share(chain, threshold=0.39) == 0.0  # none closer than its spacing
+    x, _ = blobs(7, 1)  # seven separated images: none has a near copy
+    assert q.near_copy_share(x, threshold=0.5) == 0.0
+    with pytest.raises(LevelsetsError, match="at least 2"):
+        q.near_copy_share(x[:1], threshold=0.5)
+
+
+def test_copy_threshold_is_the_5th_percentile_and_real_draws_are_rarely_copies():
+    rng = np.random.default_rng(7)
+    real = rng.normal(size=(400, 1, 2, 3))
+    ref = q.reference_from_images(real, "gaussian")
+    nn = brute_nnd(real.reshape(400, -1), 1)
+    assert ref.copy_threshold == pytest.approx(np.quantile(nn, 0.05)) and ref.copy_threshold < ref.threshold
+    fresh = q.quality_report(rng.normal(size=(100, 1, 2, 3)), ref)  # 100 draws: sparser than 400, few copies
+    assert fresh["near_copy_share"] <= 0.1 and fresh["reference_near_copy_share"] <= 0.1
+    assert fresh["near_copy_threshold"] == ref.copy_threshold
+    base = rng.normal(size=(1, 1, 2, 3))
+    repeated = q.quality_report(base + 0.01 * ref.copy_threshold * rng.normal(size=(100, 1, 2, 3)), ref)
+    assert repeated["near_copy_share"] == 1.0
+    assert q.quality_report(real[:1], ref)["near_copy_share"] is None

@@ -48,6 +48,7 @@ _SHOWN = (
     ("families", "visual families", "{}"),
     ("effective_families", "effective families", "{:.1f}"),
     ("largest_family_share", "largest family", "{:.0%}"),
+    ("near_copy_share", "near copies", "{:.0%}"),
     ("intensity_ratio", "intensity vs real", "{:.0%}"),
     ("coverage", "coverage of real", "{:.2f}"),
     ("distinct", "distinct latents", "{}"),

@@ -11,13 +11,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from levelsets.errors import LevelsetsError
-from levelsets.evaluation.image_features import features, nearest_neighbour_threshold
+from levelsets.evaluation.image_features import (
+    features,
+    nearest_neighbour_distances,
+    nearest_neighbour_threshold,
+)
 
+COPY_QUANTILE = 0.05
+"""Near copies: closer than this quantile of the reference images' nearest-neighbour distances."""
 REFERENCE_MASS = 0.9
 """:func:`target_classes` keeps the most probable classes until they hold this much target mass."""
 
@@ -42,6 +49,13 @@ class QualityReference:
     threshold: float
     description: str
     real: bool = True
+
+    @cached_property
+    def copy_threshold(self) -> float:
+        """The :data:`COPY_QUANTILE` quantile of the nearest-neighbour distances among the reference images:
+        two samples closer than this are nearer than all but that share of real images are to any other.
+        """
+        return float(np.quantile(nearest_neighbour_distances(self.features, 1), COPY_QUANTILE))
 
     @property
     def mean_intensity(self) -> float:
