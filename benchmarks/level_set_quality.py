@@ -16,7 +16,7 @@ rejection's brute-force yield. ``--thin`` adds the ±0.01 band on 1vs7, where re
 nothing: there the comparison is visual families per classifier evaluation, rejection's pooled over
 its runs (all seeds): at most its total kept draws (or one, had it kept none) per total evaluations.
 
-Visual families among 100 images vary by ±1–2 from one pick of 100 to the next (10 random picks of 100
+Visual families among 100 images vary from one pick of 100 to the next (10 random picks of 100
 of one band population: 12–14; of 601 rejection draws: 12–16), so next to the count of the 100 each
 method returns, ``families_mean`` averages it over every pick the method could have returned: the
 band's N/n systematic offsets over its final particles, 20 random sets of n of rejection's kept draws.
@@ -267,7 +267,8 @@ def summarize(cells: list[dict[str, Any]], methods: list[str]) -> list[dict[str,
         row: dict[str, Any] = {"prior": prior, "target": target, "tolerance": tol, "seeds": [c["seed"] for c in group]}
         for m in methods:
             vals = [c[m] for c in group if m in c]
-            for key in ("families", "families_mean", "delta", "within_tolerance", "intensity_ratio", "coverage", "density", "n",
+            for key in ("families", "families_mean", "near_copy_share", "delta", "within_tolerance", "intensity_ratio",
+                        "coverage", "density", "n",
                         "evaluations"):
                 xs = [v[key] for v in vals if v.get(key) is not None]
                 row[f"{m}_{key}"] = statistics.fmean(xs) if xs else None
@@ -287,13 +288,15 @@ def markdown(rows: list[dict[str, Any]], methods: list[str]) -> str:
     def f(x, fmt):
         return "—" if x is None else fmt.format(x)
 
-    lines = ["| prior | target | ±τ | method | families of n: returned (mean over picks) | Δ | within ±τ | intensity vs real | coverage | density |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| prior | target | ±τ | method | families of n: returned (mean over picks) | near copies | Δ | within ±τ "
+             "| intensity vs real | coverage | density |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for m in methods:
             mean = r.get(f"{m}_families_mean")
             lines.append(f"| {r['prior']} | {r['target']} | {r['tolerance']:g} | {m} | "
-                         f"{f(r[f'{m}_families'], '{:.1f}')}{'' if mean is None else f' ({mean:.1f})'} of {f(r[f'{m}_n'], '{:.0f}')} | {f(r[f'{m}_delta'], '{:.2%}')} | "
+                         f"{f(r[f'{m}_families'], '{:.1f}')}{'' if mean is None else f' ({mean:.1f})'} of {f(r[f'{m}_n'], '{:.0f}')} | "
+                         f"{f(r.get(f'{m}_near_copy_share'), '{:.0%}')} | {f(r[f'{m}_delta'], '{:.2%}')} | "
                          f"{f(r[f'{m}_within_tolerance'], '{:.0%}')} | {f(r[f'{m}_intensity_ratio'], '{:.0%}')} | "
                          f"{f(r[f'{m}_coverage'], '{:.2f}')} | {f(r[f'{m}_density'], '{:.2f}')} |")
     lines.append("")
@@ -382,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny settings (tests)")
     ap.add_argument("--resume", action="store_true", help="reuse the cells of an interrupted run (<out>/level_set_quality.partial.json)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--name", default=None, help="results file stem (default: level_set_quality)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "src"))
     from levelsets.artifacts import provenance, write_json
@@ -429,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             classes = tuple(sorted({int(c) for t in args.targets if "vs" in t for c in t.split("vs")}))
             checks.append(intensity_check(prior_name, classes, draws=2_000 if args.quick else 20_000))
     rows = summarize(cells, methods)
-    name = "level_set_quality_quick" if args.quick else "level_set_quality"
+    name = args.name or ("level_set_quality_quick" if args.quick else "level_set_quality")
     if args.only_rare:
         name += "_rare"
     args.out.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,8 @@ def figures(summary: dict[str, Any]) -> dict[str, Any]:
         "families": quality["families"],
         "effective_families": quality["effective_families"],
         "largest_family_share": quality["largest_family_share"],
+        "near_copy_share": quality.get("near_copy_share"),
+        "reference_near_copy_share": quality.get("reference_near_copy_share"),
         "intensity_ratio": quality["intensity_ratio"],
         "quality_reference": quality["reference"],
         "reference_families": quality.get("reference_families"),
@@ -104,21 +106,25 @@ def markdown(record: dict[str, Any]) -> str:
     first, tol = rows[0], rows[0]["tolerance"]
     lines = [
         f"| `levelsets sample --target {first['target']} --seed {first['seed']}` | visual families of n "
-        f"(effective; largest family) | intensity vs real | Δ | within ±{tol:g} | band prior mass ± SE |",
-        "|---" * 6 + "|",
+        f"(effective; largest family) | near copies | intensity vs real | Δ | within ±{tol:g} | band prior mass ± SE |",
+        "|---" * 7 + "|",
     ]
     for r in rows:
         families = f"{r['families']} of {r['n']}"
         if r["relaxation"] == "band":
             families = f"**{families}**"
         largest = round(r["largest_family_share"] * r["n"])
-        lines.append(f"| {_label(r)} | {families} ({r['effective_families']:.1f}; {largest} of {r['n']}) "
+        copies = "—" if r.get("near_copy_share") is None else f"{r['near_copy_share']:.0%}"
+        lines.append(f"| {_label(r)} | {families} ({r['effective_families']:.1f}; {largest} of {r['n']}) | {copies} "
                      f"| {r['intensity_ratio']:.0%} | {r['delta']:.2%} | {r['within_tolerance']:.0%} "
                      f"| {mass_text(r['band_mass'], r['band_mass_se'])} |")
     prose = []
     if first.get("reference_families") is not None:
+        copies = first.get("reference_near_copy_share")
         prose.append(f"As a yardstick, {first['reference_subset']} real {_pair(first['target'])} form "
-                     f"{first['reference_families']} visual families.")
+                     f"{first['reference_families']} visual families"
+                     + ("." if copies is None else f", {copies:.0%} of them near copies (closer to another image than "
+                        "95 % of real digits are to their nearest neighbour)."))
     band = [r for r in rows if r["band_mass"]]
     if band:
         odds = " and ".join(f"one in {one_in(r['band_mass'])} for the {r['prior'].upper()}" for r in band)

@@ -160,7 +160,7 @@ def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], tol
     dim_classes = sorted({int(k) for r in dim for k in r["target"].split("vs")})
     confident = [checks[(r["prior"], k)] for r in dim for k in dim_classes if checks.get((r["prior"], k)) is not None]
     text = [f"Means over seeds {', '.join(str(s) for s in record['seed'])} (run of {record['created'][:10]}). "
-            "Visual families among 100 images move by ±1–2 from one pick of 100 to the next, so the brackets "
+            "The visual families among 100 images vary from one pick of 100 to the next, so the brackets "
             "average every pick each method could have returned. Against rejection the band keeps "
             f"{ratios} of its visual families, with Δ at most {100 * max(delta, 0):.2f} points above rejection's; "
             f"its prior-mass estimates are within two combined standard errors of rejection's yields in {within} "

@@ -16,13 +16,15 @@ def summary(prior: str, relaxation: str, families: int, mass: float | None) -> d
         "ess_bulk_min": 512.0, "wall_seconds": 36.0,
         "quality": {"n": 100, "families": families, "effective_families": families - 4.75, "largest_family_share": 0.08,
                     "intensity_ratio": 0.76, "reference": "1,000 real MNIST digits of class 1, 7", "reference_families": 85,
-                    "reference_subset": 100},
+                    "reference_subset": 100, "near_copy_share": 0.04 if relaxation == "band" else 0.88,
+                    "reference_near_copy_share": 0.02},
         **({"band": {"mass": mass, "mass_se": mass / 5}} if mass else {}),
     }
 
 
 def test_figures_come_from_the_summary(bench):
     row = bench.figures(summary("gan", "band", 43, 5.8e-4))
+    assert row["near_copy_share"] == 0.04 and row["reference_near_copy_share"] == 0.02
     assert row["families"] == 43 and row["effective_families"] == 38.25 and row["band_mass"] == 5.8e-4
     assert bench.figures(summary("gan", "dirichlet", 16, None))["band_mass"] is None
 
@@ -41,10 +43,10 @@ def test_markdown_renders_each_run_and_the_band_masses(bench):
              ("gan", "dirichlet", 16, None))]
     text = bench.markdown({"rows": rows, "provenance": {"created": "2026-01-02T03:04:05+00:00"}})
     lines = text.splitlines()
-    assert lines[2] == "| defaults (VAE, band) | **34 of 100** (29.2; 8 of 100) | 76% | 1.31% | 100% | 3.3e-4 ± 0.7e-4 |"
-    assert lines[3] == "| `--relaxation dirichlet` | 7 of 100 (2.2; 8 of 100) | 76% | 1.31% | 52% | — |"
+    assert lines[2] == "| defaults (VAE, band) | **34 of 100** (29.2; 8 of 100) | 4% | 76% | 1.31% | 100% | 3.3e-4 ± 0.7e-4 |"
+    assert lines[3] == "| `--relaxation dirichlet` | 7 of 100 (2.2; 8 of 100) | 88% | 76% | 1.31% | 52% | — |"
     assert lines[5].startswith("| `--prior gan --relaxation dirichlet` | 16 of 100 ")
     prose = " ".join(lines[7:])
-    assert "100 real 1s and 7s form 85 visual families" in prose
+    assert "100 real 1s and 7s form 85 visual families, 2% of them near copies" in prose
     assert "one in 3,000 for the VAE and one in 1,700 for the GAN" in prose and "Run of 2026-01-02" in prose
     assert all(len(line) <= 100 for line in lines[7:])
