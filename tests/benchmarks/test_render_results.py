@@ -36,7 +36,8 @@ def test_every_results_snippet_in_the_docs_is_rendered_from_json(bench):
 def test_readme_tables_are_verbatim_copies_of_rendered_ones(bench):
     readme = (ROOT / "README.md").read_text()
     for name in ("level_set_quality_summary.md", "level_set_quality_findings.md", "dirichlet_cause.md", "readme_grids.md",
-                 "mnist32_readme.md", "main_command.md"):
+                 "mnist32_readme.md", "main_command.md",
+                 "level_set_quality_near_copies.md"):
         assert bench.render(name) in readme, f"README's copy of {name} differs from its JSON"
 
 
