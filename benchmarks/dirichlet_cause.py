@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "src"))
-    from levelsets.artifacts import provenance, write_json
+    from results_io import save_results
+
+    from levelsets.artifacts import provenance
 
     particles, steps, burn_in, samples = (40, 12, 6, 10) if args.quick else (1000, 300, 200, 100)
     rows = run(args.seed, particles, steps, burn_in, samples)
@@ -136,10 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     record = provenance(settings={"particles": particles, "steps": steps, "burn_in": burn_in, "samples": samples,
                                   "alpha": ALPHA, "tolerance": TOLERANCE, "prior": "vae", "target": "1vs7"},
                         seed=args.seed, data="MNIST world (offline models)")
-    write_json(args.out / f"{name}.json", {**record, "rows": rows})
-    text = markdown(rows)
-    (args.out / f"{name}.md").write_text(text)
-    print(text)
+    save_results(args.out, name, {**record, "rows": rows}, markdown(rows))
     return 0
 
 

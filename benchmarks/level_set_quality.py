@@ -388,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default=None, help="results file stem (default: level_set_quality)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "src"))
+    from results_io import save_results
+
     from levelsets.artifacts import provenance, write_json
 
     particles, steps, burn_in, samples = (40, 12, 6, 10) if args.quick else (1000, 300, 200, 100)
@@ -440,10 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     record = provenance(settings={"particles": particles, "steps": steps, "burn_in": burn_in, "samples": samples,
                                   "methods": methods, "jobs": jobs}, seed=args.seeds, data="MNIST world (offline models)")
     record = {**record, "cells": cells, "rows": rows, "rare": rare, "intensity_check": checks}
-    write_json(args.out / f"{name}.json", record)
-    text = render(record)
-    (args.out / f"{name}.md").write_text(text)
-    print(text)
+    save_results(args.out, name, record, render(record))
     return 0
 
 

@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more options for levelsets sample (tests)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
-    from levelsets.artifacts import provenance, write_json
+    from results_io import save_results
+
+    from levelsets.artifacts import provenance
 
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="levelsets-main-") as tmp:
@@ -122,12 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     record = {**provenance(settings={"setup": args.setup, "target": args.target, "extra": args.extra, "goals": GOALS}, seed=args.seed,
                            data="MNIST (offline subset unless a full copy is present), trained from an empty model home"),
               "runs": runs}
-    args.out.mkdir(parents=True, exist_ok=True)
     name = "main_command" if not args.extra and args.target == "1vs7" else "main_command_custom"
-    write_json(args.out / f"{name}.json", record)
-    text = markdown(record)
-    (args.out / f"{name}.md").write_text(text)
-    print(text)
+    save_results(args.out, name, record, markdown(record))
     return 0
 
 

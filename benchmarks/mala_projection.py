@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "src"))
-    from levelsets.artifacts import provenance, write_json
+    from results_io import save_results
+
+    from levelsets.artifacts import provenance
 
     dims, particles = ((24,), 200) if args.quick else ((128, 512), None)
     rows = []
@@ -124,11 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  "alpha": ALPHA, "target": [P0, 1 - P0], "moves": list(MOVES)},
                                        seed=None, data="projection world (no data)")}
     name = "mala_projection_quick" if args.quick else "mala_projection"
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / f"{name}.json", record)
-    text = markdown(record)
-    (args.out / f"{name}.md").write_text(text)
-    print(text)
+    save_results(args.out, name, record, markdown(record))
     return 0
 
 

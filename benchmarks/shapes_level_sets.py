@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "src"))
-    from levelsets.artifacts import provenance, write_json
+    from results_io import save_results
+
+    from levelsets.artifacts import provenance
     from levelsets.workflows.sample import SampleJob, run_sample_job
 
     rows = []
@@ -95,11 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  "sample_options": QUICK if args.quick else "levelsets sample defaults"},
                                        seed=0, data="shapes world (rendered from its exact generative process)")}
     name = "shapes_level_sets_quick" if args.quick else "shapes_level_sets"
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / f"{name}.json", record)
-    text = markdown(record)
-    (args.out / f"{name}.md").write_text(text)
-    print(text)
+    save_results(args.out, name, record, markdown(record))
     return 0
 
 

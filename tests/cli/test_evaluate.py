@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -12,7 +11,7 @@ from typer.testing import CliRunner
 from levelsets.checkpoints import save_checkpoint
 from levelsets.classifiers.cnn import ShapesCNN
 from levelsets.cli.app import app
-from levelsets.runs import SampleRun
+from shapes_runs import make_run
 
 runner = CliRunner()
 
@@ -24,23 +23,8 @@ def checkpoint(tmp_path):
     return save_checkpoint(tmp_path / "clf.pt", kind="classifier", config=model.config, state_dict=model.state_dict(), card={"data": "none (untrained test model)"})
 
 
-def make_run(path, n=6):
-    rng = np.random.default_rng(0)
-    run = SampleRun(
-        latents=rng.normal(size=(n, 3)),
-        images=rng.uniform(size=(n, 1, 64, 64)),
-        probs=np.full((n, 2), 0.5),
-        target=np.array([0.5, 0.5]),
-        class_names=("rocket", "house"),
-        exact_posterior=rng.dirichlet([2, 2], size=n),
-    )
-    path.mkdir()
-    run.save(path)
-    return run
-
-
 def test_evaluate_run_dir_writes_json_png_sidecar(tmp_path, checkpoint):
-    make_run(tmp_path / "run")
+    make_run(tmp_path / "run", n=6)
     out = tmp_path / "eval.json"
     result = runner.invoke(app, ["evaluate", "--classifier", str(checkpoint), "--eval-labels", str(tmp_path / "run"), "-o", str(out), "--bin-size", "3", "--device", "cpu"])
     assert result.exit_code == 0, result.output + result.stderr
@@ -54,7 +38,7 @@ def test_evaluate_run_dir_writes_json_png_sidecar(tmp_path, checkpoint):
 
 
 def test_evaluate_label_file_with_run_images(tmp_path, checkpoint):
-    make_run(tmp_path / "run")
+    make_run(tmp_path / "run", n=6)
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps({"format": "levelsets-soft-labels", "class_names": ["rocket", "house"],
                                   "examples": {"0": {"annotators": [[0.9, 0.1], [0.7, 0.3]]}, "4": {"annotators": [[0.2, 0.8]]}}}))
@@ -91,7 +75,7 @@ def test_evaluate_near_boundary_shapes(tmp_path, checkpoint):
     ],
 )
 def test_bad_input_exit_2_one_line_nothing_written(tmp_path, checkpoint, args, needle):
-    make_run(tmp_path / "run")
+    make_run(tmp_path / "run", n=6)
     (tmp_path / "empty").mkdir()
     (tmp_path / "l.json").write_text(json.dumps({"17": [0.5, 0.5]}))
     (tmp_path / "bad.json").write_text(json.dumps({"1": [0.5, 0.6]}))
@@ -107,7 +91,7 @@ def test_bad_input_exit_2_one_line_nothing_written(tmp_path, checkpoint, args, n
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
-    make_run(tmp_path / "run")
+    make_run(tmp_path / "run", n=6)
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     result = runner.invoke(app, ["evaluate", "--classifier", str(bad), "--eval-labels", str(tmp_path / "run"), "-o", str(tmp_path / "o.json")])
