@@ -143,9 +143,9 @@ def near_copies_findings(record: dict[str, Any], tolerance: float = 0.05) -> str
     return (f"**Near copies — open.** Families do not see everything: the share of samples with a near copy "
             f"(closer than 95 % of real digits are to their nearest neighbour; as many real digits of the target's "
             f"classes: {min(real):.0%}–{max(real):.0%}) is higher for "
-            f"the band than for rejection in {len(more)} of {len(rows)} cells (seed {seeds}, run of "
-            f"{record['created'][:10]}; band vs rejection: {cells}) — most likely siblings of one ancestor that the "
-            "moves at the final level have not pulled apart (a hypothesis, not yet tested).\n")
+            f"the band than for rejection in {len(more)} of {len(rows)} cells (seed {seeds} only, one pick of 100 per "
+            f"cell, run of {record['created'][:10]}; band vs rejection: {cells}). One seed is not enough to "
+            "call it: how much it moves from seed to seed is not yet measured.\n")
 
 
 def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], tolerance: float = 0.05) -> str:
