@@ -7,14 +7,7 @@ import torch
 
 from levelsets.classifiers.prediction import accuracy, as_tensors, predict_probs, probs_and_labels
 
-
-class TinyNet(torch.nn.Module):
-    def __init__(self, k=2):
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, k))
-
-    def forward(self, x):
-        return self.net(x)
+from .tiny_net import TinyNet
 
 
 class Pairs(torch.utils.data.Dataset):

@@ -14,14 +14,7 @@ from levelsets.classifiers.training import (
 )
 from levelsets.errors import LevelsetsError
 
-
-class TinyNet(torch.nn.Module):
-    def __init__(self, k=2):
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, k))
-
-    def forward(self, x):
-        return self.net(x)
+from .tiny_net import TinyNet
 
 
 def blobs(n=512, seed=0):
