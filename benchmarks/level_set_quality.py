@@ -19,7 +19,8 @@ its runs (all seeds): at most its total kept draws (or one, had it kept none) pe
 Visual families among 100 images vary from one pick of 100 to the next (10 random picks of 100
 of one band population: 12–14; of 601 rejection draws: 12–16), so next to the count of the 100 each
 method returns, ``families_mean`` averages it over every pick the method could have returned: the
-band's N/n systematic offsets over its final particles, 20 random sets of n of rejection's kept draws.
+band's N/n systematic offsets over its final particles, 20 random sets of n of rejection's kept draws;
+``near_copy_share_mean`` does the same for the share of near copies, as noisy from one pick to the next.
 
 ``--intensity-check`` adds each generator's confident images of each target class against the real
 digits of that class — whether the generator itself is faint, apart from what the level set selects.
@@ -44,6 +45,7 @@ Usage::
     python benchmarks/level_set_quality.py                      # vae, gan × 1vs7, 8vs9 × seeds 0 1 2
     python benchmarks/level_set_quality.py --seeds 0 --thin     # + the ±0.01 band
     python benchmarks/level_set_quality.py --seeds 0 1 2 --rare # + the rare band (mass < 1e-5)
+    python benchmarks/level_set_quality.py --steps 600 --name level_set_quality_steps600  # twice the budget
     python benchmarks/level_set_quality.py --quick --out /tmp/q # tiny settings (tests)
 """
 
@@ -91,11 +93,13 @@ def run_cell(prior_name: str, target_spec: str, seed: int, methods: list[str], t
         return row
 
     def mean_families(pool, selections) -> dict[str, Any]:
-        """Visual families of each selection of n from ``pool`` (latents), and their mean."""
+        """Visual families and near copies of each selection of n from ``pool`` (latents), and their means."""
         with torch.no_grad():
             feats = q.features(torch.cat([world.decoder(chunk).float() for chunk in pool.split(4096)]))
-        counts = [q.visual_families(feats[np.asarray(idx)], reference.threshold) for idx in selections]
-        return {"families_mean": statistics.fmean(counts), "families_selections": len(counts)}
+        picks = [feats[np.asarray(idx)] for idx in selections]
+        copies = [q.near_copy_share(x, reference.copy_threshold) for x in picks if x.shape[0] > 1]
+        return {"families_mean": statistics.fmean(q.visual_families(x, reference.threshold) for x in picks),
+                "near_copy_share_mean": statistics.fmean(copies) if copies else None, "families_selections": len(picks)}
 
     budget = None
     for method in methods:
@@ -267,7 +271,7 @@ def summarize(cells: list[dict[str, Any]], methods: list[str]) -> list[dict[str,
         row: dict[str, Any] = {"prior": prior, "target": target, "tolerance": tol, "seeds": [c["seed"] for c in group]}
         for m in methods:
             vals = [c[m] for c in group if m in c]
-            for key in ("families", "families_mean", "near_copy_share", "delta", "within_tolerance", "intensity_ratio",
+            for key in ("families", "families_mean", "near_copy_share", "near_copy_share_mean", "delta", "within_tolerance", "intensity_ratio",
                         "coverage", "density", "n",
                         "evaluations"):
                 xs = [v[key] for v in vals if v.get(key) is not None]
@@ -288,7 +292,12 @@ def markdown(rows: list[dict[str, Any]], methods: list[str]) -> str:
     def f(x, fmt):
         return "—" if x is None else fmt.format(x)
 
-    lines = ["| prior | target | ±τ | method | families of n: returned (mean over picks) | near copies | Δ | within ±τ "
+    def near(r, m):
+        share, mean = r.get(f"{m}_near_copy_share"), r.get(f"{m}_near_copy_share_mean")
+        return f(share, "{:.0%}") + ("" if mean is None else f" ({mean:.0%})")
+
+    lines = ["| prior | target | ±τ | method | families of n: returned (mean over picks) | near copies: returned "
+             "(mean over picks) | Δ | within ±τ "
              "| intensity vs real | coverage | density |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -296,7 +305,7 @@ def markdown(rows: list[dict[str, Any]], methods: list[str]) -> str:
             mean = r.get(f"{m}_families_mean")
             lines.append(f"| {r['prior']} | {r['target']} | {r['tolerance']:g} | {m} | "
                          f"{f(r[f'{m}_families'], '{:.1f}')}{'' if mean is None else f' ({mean:.1f})'} of {f(r[f'{m}_n'], '{:.0f}')} | "
-                         f"{f(r.get(f'{m}_near_copy_share'), '{:.0%}')} | {f(r[f'{m}_delta'], '{:.2%}')} | "
+                         f"{near(r, m)} | {f(r[f'{m}_delta'], '{:.2%}')} | "
                          f"{f(r[f'{m}_within_tolerance'], '{:.0%}')} | {f(r[f'{m}_intensity_ratio'], '{:.0%}')} | "
                          f"{f(r[f'{m}_coverage'], '{:.2f}')} | {f(r[f'{m}_density'], '{:.2f}')} |")
     lines.append("")
@@ -381,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-rare", action="store_true", help="only the rare band (skips the MNIST cells)")
     ap.add_argument("--intensity-check", action="store_true",
                     help="also the generators' confident images of each target class vs real ones (is the generator faint?)")
+    ap.add_argument("--steps", type=int, default=300,
+                    help="T, steps of every sampler run (levelsets sample's default: 300); rejection gets the same budget")
     ap.add_argument("--workers", type=int, default=1, help="cells run in this many processes at once")
     ap.add_argument("--quick", action="store_true", help="tiny settings (tests)")
     ap.add_argument("--resume", action="store_true", help="reuse the cells of an interrupted run (<out>/level_set_quality.partial.json)")
@@ -392,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from levelsets.artifacts import provenance, write_json
 
-    particles, steps, burn_in, samples = (40, 12, 6, 10) if args.quick else (1000, 300, 200, 100)
+    particles, steps, burn_in, samples = (40, 12, 6, 10) if args.quick else (1000, args.steps, 200, 100)
     methods = ["band"] + ([] if args.no_dirichlet else ["dirichlet"]) + ["rejection"]
     # seeds vary slowest, so an interrupted run (--resume) covers every prior × target first
     jobs = [(pr, t, s, 0.05) for s in args.seeds for pr in args.priors for t in args.targets]

@@ -65,3 +65,16 @@ def test_render_joins_the_sections_of_a_record(bench):
              "rows": [{"class": 8, "real_intensity": 0.15, "generated_intensity": 0.14, "generated_n": 3, "ratio": 0.14 / 0.15}]}
     text = bench.render({"rows": [], "settings": {"methods": ["band"]}, "rare": [], "intensity_check": [check]})
     assert text == bench.intensity_markdown([check])
+
+
+def test_summary_averages_near_copies_over_seeds_and_shows_the_mean_over_picks(bench):
+    def cell(seed, share, mean):
+        row = {"families": 30, "families_mean": 31.0, "near_copy_share": share, "near_copy_share_mean": mean,
+               "delta": 0.013, "within_tolerance": 1.0, "intensity_ratio": 0.75, "coverage": 0.1, "density": 0.5,
+               "n": 100, "evaluations": 301_000, "kept": 150, "yield_": 5e-4}
+        return {"prior": "gan", "target": "1vs7", "tolerance": 0.05, "seed": seed, "rejection": row}
+
+    rows = bench.summarize([cell(0, 0.56, 0.40), cell(1, 0.24, 0.32)], ["rejection"])
+    assert rows[0]["rejection_near_copy_share"] == pytest.approx(0.40)
+    assert rows[0]["rejection_near_copy_share_mean"] == pytest.approx(0.36)
+    assert "| 40% (36%) |" in bench.markdown(rows, ["rejection"])
