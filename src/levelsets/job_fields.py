@@ -13,7 +13,7 @@ A job's settings dataclass declares them with these factories, e.g.::
 
 Each factory holds the field's default, its command-line flags and its help (in the field's
 metadata, which :mod:`levelsets.cli.options` turns into the option), so ``--seed`` means and says
-the same in every command. Torch-free: the CLI imports the settings dataclasses to build its options.
+the same in every command; so do the sampling jobs' ``relaxation`` and ``tolerance``. Torch-free: the CLI imports the settings dataclasses to build its options.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any
 
-__all__ = ["device_field", "out_field", "overwrite_field", "progress_field", "seed_field"]
+__all__ = ["device_field", "out_field", "overwrite_field", "progress_field", "relaxation_field", "seed_field",
+           "tolerance_field"]
 
 
 def seed_field() -> Any:
@@ -56,3 +57,16 @@ def overwrite_field() -> Any:
 def progress_field() -> Any:
     """``progress``: show progress bars (default True); not an option, the CLI's ``--quiet`` sets it."""
     return field(default=True, metadata={"cli": False, "help": "Show progress bars (the CLI's ``--quiet`` turns them off)."})
+
+
+def relaxation_field() -> Any:
+    """``relaxation``: which level-set target a sampling job draws from (default ``band``)."""
+    return field(default="band", metadata={"help": (
+        "band (default: the prior restricted to max_l |f_l − p_l| ≤ --tolerance, i.e. the generator's own images "
+        "within the tolerance; adaptive-level SMC, reports the band's prior mass), dirichlet (seed 003's relaxation, "
+        "Table 1; uses --alpha) or normal (Bayes-TrEx constraints).")})
+
+
+def tolerance_field() -> Any:
+    """``tolerance``: τ of the band, and the "within tolerance" of every relaxation's report (default 0.05)."""
+    return field(default=0.05, metadata={"help": "Within tolerance: max_l |f(x)_l − p_l| ≤ this (the band's τ)."})

@@ -55,3 +55,14 @@ def test_the_jobs_share_one_declaration():
         assert sample[name].metadata == loop[name].metadata and sample[name].default == loop[name].default, name
     assert sample["out"].metadata["flags"] == loop["out"].metadata["flags"] == ("-o",)
     assert sample["out"].metadata["help"].startswith("Output directory (default: `runs/<time>-")
+
+
+def test_sample_and_loop_declare_relaxation_and_tolerance_once():
+    from levelsets.workflows.loop_settings import LoopSettings
+    from levelsets.workflows.sample import SampleJob
+
+    helps = [{p.name: p.default.help for p in field_options(cls)} for cls in (SampleJob, LoopSettings)]
+    for name in ("relaxation", "tolerance"):
+        assert helps[0][name] == helps[1][name] and helps[0][name]
+    defaults = [{f.name: f.default for f in dataclasses.fields(cls)} for cls in (SampleJob, LoopSettings)]
+    assert [(d["relaxation"], d["tolerance"]) for d in defaults] == [("band", 0.05)] * 2

@@ -22,7 +22,7 @@ def test_target_labeler_with_repeat(tmp_path):
     settings = LoopSettings(
         world="shapes", rounds=1, labeler="target", targets=("ambiguous", "0.3,0.7"), samples_per_target=6,
         particles=12, steps=8, burn_in=4, n_train=200, epochs=1, eval_size=60, heldout_size=60, augment_repeat=2,
-        seed=4, device="cpu", out=out, progress=False,
+        tolerance=0.2, seed=4, device="cpu", out=out, progress=False,
     )
     result = run_loop(settings)
     assert [row["round"] for row in result.table] == [0, 1]
@@ -39,6 +39,8 @@ def test_target_labeler_with_repeat(tmp_path):
 
     run = load_run(out / "round_1" / "runs" / "0.3_0.7")
     np.testing.assert_allclose(run.target, [0.3, 0.7])
+    run_summary = json.loads((out / "round_1" / "runs" / "0.3_0.7" / "summary.json").read_text())
+    assert (run_summary["relaxation"], run_summary["tolerance"]) == ("band", 0.2)  # the loop's --tolerance reached it
     assert table_rows_equal(result.table, json.loads((out / "table.json").read_text()))
     # recorded paths point into the final directory, not the temporary one the loop built in
     for file in out.rglob("*.json"):

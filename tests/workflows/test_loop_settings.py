@@ -30,7 +30,9 @@ def test_defaults_follow_the_world_and_out_is_named_after_the_run():
     [
         ({"targets": ("graded:rocketvshouse",)}, "whole graded strip"),
         ({"targets": ("confident:house",), "alpha": 10.0}, None),
-        ({"targets": ("1.0,0.0",)}, "zero entry"),
+        ({"targets": ("1.0,0.0",), "relaxation": "dirichlet"}, "zero entry"),
+        ({"targets": ("1.0,0.0",)}, None),  # the band (default) has no trouble with p_l = 0
+        ({"relaxation": "dirichlet", "alpha": 80.0}, None),
         ({"alpha": 0.0}, "--alpha"),
         ({"epochs": 0}, "--epochs"),
         ({"n_train": 0}, "--n-train"),
@@ -53,6 +55,8 @@ def test_settings_validation(tmp_path, kwargs, fragment):
         ({"burn_in": 150, "steps": 150}, "need 0 ≤ --burn-in < --steps"),
         ({"burn_in": 0}, "tempering needs a burn-in of at least 1 step (got --burn-in 0); raise --burn-in"),
         ({"alpha": float("inf")}, "--alpha must be a finite number > 0, got inf"),
+        ({"relaxation": "beta"}, "--relaxation"),
+        ({"tolerance": 0.0}, "--tolerance"),
     ],
 )
 def test_sampling_settings_get_the_samplers_checks_under_the_loops_option_names(tmp_path, kwargs, message):

@@ -207,7 +207,8 @@ def run_loop(settings: LoopSettings) -> LoopResult:
             """Sample the level set of ``target`` under f_{r-1} into ``round_dir/runs``; record it in ``details``."""
             safe = target.replace(":", "_").replace(",", "_")
             job = SampleJob(
-                world=settings.world, target=target, alpha=settings.alpha, particles=settings.particles,
+                world=settings.world, target=target, alpha=settings.alpha, relaxation=settings.relaxation,
+                tolerance=settings.tolerance, particles=settings.particles,
                 steps=settings.steps, burn_in=settings.burn_in, samples=settings.samples_per_target,
                 seed=settings.seed + 1000 * r, device=str(device), out=round_dir / "runs" / safe,
                 classifier=tmp / f"round_{r - 1}" / "classifier.pt", progress=settings.progress,

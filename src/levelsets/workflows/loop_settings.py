@@ -19,7 +19,9 @@ from levelsets.job_fields import (
     out_field,
     overwrite_field,
     progress_field,
+    relaxation_field,
     seed_field,
+    tolerance_field,
 )
 from levelsets.sampler_checks import check_sampler_settings
 
@@ -59,8 +61,10 @@ class LoopSettings:
     """Total MH steps per particle (burn-in included)."""
     burn_in: int = 100
     """Steps of tempering + proposal adaptation before the kept draws."""
+    relaxation: str = relaxation_field()
+    tolerance: float = tolerance_field()
     alpha: float = 50.0
-    """Dirichlet tolerance α passed to each round's sampling job (larger = tighter); unused by the band relaxation, which those jobs use by default."""
+    """Dirichlet tolerance α of each round's sampling job (larger = tighter), with --relaxation dirichlet."""
     augment_repeat: int = 1
     """Add each augmenting run this many times (weight of the labelled samples vs base data)."""
     n_train: int | None = None
@@ -120,7 +124,8 @@ class LoopSettings:
         self._check_elicited()
         # what each round's sampling job gets: the sampler's own checks (--samples-per-target is its samples)
         check_sampler_settings({"particles": self.particles, "steps": self.steps, "burn_in": self.burn_in,
-                                "samples": self.samples_per_target, "alpha": self.alpha},
+                                "samples": self.samples_per_target, "alpha": self.alpha,
+                                "relaxation": self.relaxation, "tolerance": self.tolerance},
                                options=True, rename={"samples": "--samples-per-target"})
         for name in ("eval_size", "heldout_size", "augment_repeat"):
             if getattr(self, name) < 1:
@@ -140,7 +145,7 @@ class LoopSettings:
             if path is not None and not Path(path).exists():
                 raise LevelsetsError(f"--{name.replace('_', '-')} {path} does not exist")
         self.targets = tuple(self.targets or DEFAULT_TARGETS[self.world])
-        _check_targets(self.world, self.targets)
+        _check_targets(self.world, self.targets, self.relaxation)
         if self.out is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             self.out = Path("runs") / f"{stamp}-loop-{self.world}-{self.labeler}-seed{self.seed}"
@@ -207,8 +212,8 @@ class LoopSettings:
             raise LevelsetsError(f"--db {db}: directory {db.parent} does not exist; create it first")
 
 
-def _check_targets(world: str, targets: Sequence[str]) -> None:
-    """Every loop target must parse for the world's classes, be a single target and have all p_l > 0."""
+def _check_targets(world: str, targets: Sequence[str], relaxation: str) -> None:
+    """Every loop target must parse for the world's classes and be a single target; the Dirichlet needs all p_l > 0."""
     from levelsets.targets import is_graded_strip, parse_target
     from levelsets.workflows.sample import _class_names
 
@@ -216,5 +221,6 @@ def _check_targets(world: str, targets: Sequence[str]) -> None:
     for spec in targets:
         if is_graded_strip(spec):
             raise LevelsetsError(f"target {spec!r} is a whole graded strip; give one β per loop target, e.g. {spec}:0.25")
-        if np.any(parse_target(spec, names).probs <= 0):
-            raise LevelsetsError(f"target {spec!r} has a zero entry; the sampler's Dirichlet relaxation needs every p_l > 0")
+        if relaxation == "dirichlet" and np.any(parse_target(spec, names).probs <= 0):
+            raise LevelsetsError(f"target {spec!r} has a zero entry; the Dirichlet relaxation needs every p_l > 0 "
+                                 "(use e.g. 0.01 instead of 0, or --relaxation band)")

@@ -33,7 +33,9 @@ from levelsets.job_fields import (
     out_field,
     overwrite_field,
     progress_field,
+    relaxation_field,
     seed_field,
+    tolerance_field,
 )
 from levelsets.sampler_checks import check_sampler_settings
 
@@ -69,10 +71,7 @@ class SampleJob:
     """mnist: vae (default) or gan; shapes: exact (default) or exact-circle."""
     alpha: float | None = None
     """Dirichlet tolerance α: larger = tighter level set. Default: 100 for mnist (seed 003), 300 for shapes."""
-    relaxation: str = "band"
-    """band (default: the prior restricted to max_l |f_l − p_l| ≤ --tolerance, i.e. the generator's own
-    images within the tolerance; adaptive-level SMC, reports the band's prior mass), dirichlet (seed 003's
-    relaxation, Table 1; uses --alpha) or normal (Bayes-TrEx constraints)."""
+    relaxation: str = relaxation_field()
     particles: int = field(default=1000, metadata={"flags": ("-N",)})
     """Particles N advanced in parallel."""
     steps: int = field(default=300, metadata={"flags": ("-T",)})
@@ -83,8 +82,7 @@ class SampleJob:
     """Samples n ≤ N returned (resampled from the final particles)."""
     thin: int = 5
     """Keep every thin-th post-burn-in state for diagnostics."""
-    tolerance: float = 0.05
-    """Within tolerance: max_l |f(x)_l − p_l| ≤ this."""
+    tolerance: float = tolerance_field()
     moves: str = "auto"
     """auto (MALA gradient moves for a smooth relaxation above 16 latent dimensions when the decoder and classifier are
     differentiable, black-box moves otherwise), gradient (MALA or an error saying why not) or black-box. summary.json
