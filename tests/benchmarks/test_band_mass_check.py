@@ -43,3 +43,12 @@ def test_markdown_shows_both_estimates_and_how_far_apart(bench):
            "importance": {"mass": 2.5e-8, "mass_se": 2e-9, "hits": 4_000, "draws": 100_000}, "z": 0.49}
     line = bench.markdown([row]).splitlines()[2]
     assert line == "| vae | 1vs7 | 0.01 | 0 | 3e-08 ± 1e-08 | 2.5e-08 ± 2e-09 (4,000 of 100,000) | +0.5 | — | — |"
+
+
+def test_markdown_adds_the_pooled_check(bench):
+    pool = {"prior": "gan", "target": "1vs7", "tolerance": 0.01, "seeds": [0, 1, 2], "band_mean": 4e-8,
+            "band_mean_se": 1.6e-8, "importance": {"mass": 5e-9, "mass_se": 1e-9, "hits": 30_000, "draws": 100_000},
+            "z": 2.33}
+    lines = bench.markdown([], [pool]).splitlines()
+    assert lines[-1] == "| gan | 1vs7 | 0.01 | 0, 1, 2 | 4e-08 ± 2e-08 | 5e-09 ± 1e-09 (30,000 of 100,000) | +2.3 |"
+    assert len(bench.markdown([]).splitlines()) == 2  # no pooled table without pooled checks
