@@ -131,24 +131,45 @@ def level_set_quality_summary(record: dict[str, Any], dirichlet: dict[str, Any],
     return "\n".join(lines) + "\n"
 
 
-def near_copies_findings(record: dict[str, Any], tolerance: float = 0.05) -> str:
-    """The README's sentence on near copies, band vs rejection, from a ``level_set_quality`` run that recorded them."""
-    rows = sorted((r for r in record["rows"] if r["tolerance"] == tolerance and r.get("band_near_copy_share") is not None),
-                  key=lambda r: (r["prior"] != "vae", r["prior"], r["target"]))
-    more = [r for r in rows if r["band_near_copy_share"] > r["rejection_near_copy_share"]]
-    cells = ", ".join(f"{r['prior'].upper()} {r['target']} {r['band_near_copy_share']:.0%} vs "
-                      f"{r['rejection_near_copy_share']:.0%}" for r in rows)
+def near_copies_findings(record: dict[str, Any], longer: dict[str, Any] | None = None, tolerance: float = 0.05) -> str:
+    """The README's paragraph on near copies, band vs rejection, from ``level_set_quality`` runs that recorded them.
+
+    ``record``: a run at ``levelsets sample``'s budget; ``longer``: the same cells at a larger ``--steps``
+    (both methods at that budget), or None. Shares are the means over every pick of 100 and over seeds.
+    """
+    def cells(rec: dict[str, Any]) -> list[dict[str, Any]]:
+        return sorted((r for r in rec["rows"] if r["tolerance"] == tolerance
+                       and r.get("band_near_copy_share_mean") is not None and r.get("rejection_near_copy_share_mean") is not None),
+                      key=lambda r: (r["prior"] != "vae", r["prior"], r["target"]))
+
+    def listing(rows: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{r['prior'].upper()} {r['target']} {r['band_near_copy_share_mean']:.0%} vs "
+                         f"{r['rejection_near_copy_share_mean']:.0%}" for r in rows)
+
+    def excess(rows: list[dict[str, Any]]) -> str:
+        points = max(round(100 * r["band_near_copy_share_mean"]) - round(100 * r["rejection_near_copy_share_mean"])
+                     for r in rows)  # of the percentages as printed
+        return f"{points} point{'' if abs(points) == 1 else 's'}"
+
+    rows = cells(record)
     seeds = ", ".join(str(s) for s in record["seed"])
     real = [c["band"]["reference_near_copy_share"] for c in record["cells"] if c["band"].get("reference_near_copy_share") is not None]
-    return (f"**Near copies — open.** Families do not see everything: the share of samples with a near copy "
-            f"(closer than 95 % of real digits are to their nearest neighbour; as many real digits of the target's "
-            f"classes: {min(real):.0%}–{max(real):.0%}) is higher for "
-            f"the band than for rejection in {len(more)} of {len(rows)} cells (seed {seeds} only, one pick of 100 per "
-            f"cell, run of {record['created'][:10]}; band vs rejection: {cells}). One seed is not enough to "
-            "call it: how much it moves from seed to seed is not yet measured.\n")
+    text = (f"**Near copies.** Families do not see everything: the share of samples with a near copy (closer than "
+            f"95 % of real digits are to their nearest neighbour; among as many real digits of the target's classes: "
+            f"{min(real):.0%}–{max(real):.0%}), averaged over every pick of 100 each method could return and over seeds "
+            f"{seeds} (run of {record['created'][:10]}), band vs rejection at {record['settings']['steps']} steps: "
+            f"{listing(rows)} — the band's at most {excess(rows)} above rejection's. The generators "
+            "themselves repeat: rejection's exact draws of the band hold these near copies too. ")
+    if longer is not None and cells(longer):
+        lrows = cells(longer)
+        text += (f"The excess is mixing that {record['settings']['steps']} steps leave unfinished after the last "
+                 f"level's resampling: at `--steps {longer['settings']['steps']}` (both methods at that budget; run of "
+                 f"{longer['created'][:10]}) it reads {listing(lrows)}, at most {excess(lrows)}. ")
+    return text.rstrip() + "\n"
 
 
-def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], tolerance: float = 0.05) -> str:
+def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], mass_check: dict[str, Any] | None = None,
+                               tolerance: float = 0.05) -> str:
     """The README's reading of ``level_set_quality.json`` (and the ``--rare`` run), every figure computed here.
 
     Families: the band's pick-averaged count over rejection's, per prior × target; Δ: the largest excess of
@@ -156,7 +177,8 @@ def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], tol
     standard errors; intensity: both methods' range where it falls under 80 % of real, next to the
     generators' confident images of the same classes (``intensity_check``); the thin band: families per
     evaluation against rejection pooled over seeds; the rare bands: families, the per-evaluation bound,
-    the mass against the exact one.
+    the mass against the exact one; ``mass_check`` (``band_mass_check.json``): the thin band's mass against
+    importance sampling.
     """
     rows = sorted((r for r in record["rows"] if r["tolerance"] == tolerance),
                   key=lambda r: (r["prior"] != "vae", r["prior"], r["target"]))
@@ -185,8 +207,15 @@ def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], tol
     classes = " and ".join(f"{k}s" for k in sorted({int(k) for r in dim for k in r["target"].split("vs")}))
     if dim:
         names = " and ".join(f"{r['prior'].upper()} {r['target']}" for r in dim)
+        dim_cells = [c for c in record["cells"] if c["tolerance"] == tolerance
+                     and any((c["prior"], c["target"]) == (r["prior"], r["target"]) for r in dim)]
+        ink = {m: statistics.fmean(c[m]["mean_intensity"] for c in dim_cells) for m in ("band", "rejection")}
+        real_ink = {row["class"]: row["real_intensity"] for c in record.get("intensity_check") or [] for row in c["rows"]}
+        per_class = ", ".join(f"{k}s {real_ink[k]:.3f}" for k in dim_classes if k in real_ink)
         text.append(f" On {names} neither method reaches 80 % of the brightness of real {classes} "
-                    f"({lo:.0%}–{hi:.0%}), yet the generators are not faint: their confident images of "
+                    f"({lo:.0%}–{hi:.0%}: mean pixel value {ink['band']:.3f} for the band, {ink['rejection']:.3f} for "
+                    f"rejection, against {dim_cells[0]['band']['reference_mean_intensity']:.3f} for the real digits"
+                    f"{f' — {per_class}' if per_class else ''}), yet the generators are not faint: their confident images of "
                     f"{classes} carry {min(confident):.0%}–{max(confident):.0%} of the real digits' ink "
                     "(`--intensity-check`, table in docs/benchmarks.md).")
         if dim_classes == [1, 7]:
@@ -207,6 +236,11 @@ def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], tol
                     f"its mass estimates, {min(masses):.1g}–{max(masses):.1g}, are beyond a brute-force check here: "
                     f"five expected hits need ~{need:.0e} draws, {need / rate / 3600:.0f} h at the {rate:,.0f} "
                     "draws/s rejection ran at.")
+        checks = [c for c in (mass_check or {}).get("rows", [])
+                  if (c["prior"], c["target"], c["tolerance"]) == (r["prior"], r["target"], r["tolerance"])]
+        if checks:
+            text.append(_mass_check_sentence(checks, [p for p in (mass_check or {}).get("pooled") or []
+                                                      if (p["prior"], p["tolerance"]) == (r["prior"], r["tolerance"])]))
     if rare.get("rare"):
         text.append("\n\n**Where rejection is hopeless** (`--rare`: projection worlds rendered as 16 × 16 images, "
                     "16-d latent, exact band masses; run of " + rare["created"][:10] + "):")
@@ -221,6 +255,35 @@ def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], tol
                         f"evaluation in every run), mass within {z:.1f} standard errors of exact in all {len(cells)} runs;")
         text[-1] = text[-1][:-1] + "."
     return "".join(text) + "\n"
+
+
+def _mass_check_sentence(checks: list[dict[str, Any]], pools: list[dict[str, Any]]) -> str:
+    """The findings' sentence on ``band_mass_check.json``: the band's masses against importance sampling.
+
+    Importance sampling reads low where its proposal misses part of the band (the missed part's rare,
+    large weights seldom appear). A proposal fitted to all runs' particles reading higher than every
+    one-run proposal (by more than two of its standard errors) says each run's particles missed parts
+    that another's reached — the sentence says so, and compares the band's mean with the pooled estimate.
+    """
+    draws = "/".join(f"{d:,}" for d in sorted({c["importance"]["draws"] for c in checks}))
+    est = [c["importance"]["mass"] for c in checks]
+    text = (" A second, unbiased estimate — importance sampling with a proposal fitted to a run's final particles "
+            f"(`benchmarks/band_mass_check.py`, which re-runs each seed; {draws} evaluations each) — reads {min(est):.1g}–{max(est):.1g} "
+            f"from one run's particles")
+    if not pools:
+        zs = [c["z"] for c in checks]
+        return text + (f", within two combined standard errors of the band's estimate in {sum(abs(z) <= 2 for z in zs)} "
+                       f"of {len(zs)} runs (largest gap {max(zs, key=abs):+.1f}).")
+    for p in pools:
+        i = p["importance"]
+        text += f", {i['mass']:.1g} ± {i['mass_se']:.0e} from all {len(p['seeds'])} runs' particles together"
+        if i["mass"] > max(est) + 2 * i["mass_se"]:
+            text += (": each run's particles miss parts of the band another's reached, where importance sampling "
+                     "reads low, so this is a lower bound")
+        within = "within" if abs(p["z"]) <= 2 else "not within"
+        text += (f"; the band's mean over the runs, {p['band_mean']:.1g} ± {p['band_mean_se']:.0e}, is {p['z']:+.1f} "
+                 f"standard errors from it ({within} two)")
+    return text + "."
 
 
 def _se_apart(a: float, sa: float, b: float, sb: float) -> float:
@@ -376,14 +439,15 @@ RENDERERS: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     ),
     **{f"{n}.md": ((f"{n}.json",), _level_set_quality(n))
        for n in ("level_set_quality", "level_set_quality_dirichlet_seed0", "level_set_quality_rare",
-                 "level_set_quality_near_copies_seed0")},
+                 "level_set_quality_copies", "level_set_quality_steps600")},
     "level_set_quality_findings.md": (
-        ("level_set_quality.json", "level_set_quality_rare.json"),
-        lambda: level_set_quality_findings(_json("level_set_quality.json"), _json("level_set_quality_rare.json")),
+        ("level_set_quality.json", "level_set_quality_rare.json", "band_mass_check.json"),
+        lambda: level_set_quality_findings(_json("level_set_quality.json"), _json("level_set_quality_rare.json"),
+                                           _json("band_mass_check.json")),
     ),
     "level_set_quality_near_copies.md": (
-        ("level_set_quality_near_copies_seed0.json",),
-        lambda: near_copies_findings(_json("level_set_quality_near_copies_seed0.json")),
+        ("level_set_quality_copies.json", "level_set_quality_steps600.json"),
+        lambda: near_copies_findings(_json("level_set_quality_copies.json"), _json("level_set_quality_steps600.json")),
     ),
     "dirichlet_cause.md": (("dirichlet_cause.json",),
                            _by_writer("dirichlet_cause", "dirichlet_cause.json", lambda r: (r["rows"],))),
@@ -393,6 +457,8 @@ RENDERERS: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     "shard_scaling_mnist.md": (("shard_scaling_mnist.json",), _by_writer("shard_scaling", "shard_scaling_mnist.json")),
     "elicitation_load.md": (("elicitation_load.json",), _by_writer("elicitation_load", "elicitation_load.json")),
     "readme_grids.md": (("readme_grids.json",), _by_writer("readme_grids", "readme_grids.json")),
+    **{f"{n}.md": ((f"{n}.json",), _by_writer("band_mass_check", f"{n}.json", lambda r: (r["rows"], r.get("pooled"))))
+       for n in ("band_mass_check", "band_mass_check_wide")},
     "main_command.md": (("main_command.json",), _by_writer("main_command", "main_command.json")),
     "mala_projection.md": (("mala_projection.json",), _by_writer("mala_projection", "mala_projection.json")),
     "model_cards.md": (("model_cards.json",), _by_writer("model_cards", "model_cards.json")),

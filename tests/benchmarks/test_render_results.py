@@ -99,3 +99,42 @@ def test_results_provenance_lists_every_measured_json_with_its_date(bench):
         record = json.loads((bench.RESULTS / source).read_text())
         assert bench.created(record), source
         assert f"| `{source}` | {bench.created(record)[:10]} |" in text, source
+
+
+def test_near_copies_paragraph_lists_pick_means_and_the_longer_run(bench):
+    def record(steps, band, rejection):
+        row = {"prior": "gan", "target": "1vs7", "tolerance": 0.05, "band_near_copy_share_mean": band,
+               "rejection_near_copy_share_mean": rejection}
+        return {"created": "2026-01-02T00:00:00", "seed": [0, 1, 2], "settings": {"steps": steps}, "rows": [row],
+                "cells": [{"band": {"reference_near_copy_share": 0.02}}]}
+
+    text = bench.near_copies_findings(record(300, 0.35, 0.29), record(600, 0.30, 0.29))
+    assert "GAN 1vs7 35% vs 29%" in text and "at most 6 points above" in text
+    assert "`--steps 600`" in text and "GAN 1vs7 30% vs 29%, at most 1 point." in text and "2%–2%" in text
+    assert "--steps" not in bench.near_copies_findings(record(300, 0.35, 0.29))
+
+
+def test_findings_add_the_importance_sampling_check_to_each_thin_band(bench):
+    record = json.loads((bench.RESULTS / "level_set_quality.json").read_text())
+    rare = json.loads((bench.RESULTS / "level_set_quality_rare.json").read_text())
+    thin = [r for r in record["rows"] if r["tolerance"] < 0.05]
+
+    def rows(masses):
+        return [{"prior": r["prior"], "target": r["target"], "tolerance": r["tolerance"], "z": z,
+                 "importance": {"draws": 100_000, "mass": m, "mass_se": 1e-9}} for r in thin for z, m in zip((0.5, -2.5), masses)]
+
+    def pools(mass, z):
+        return [{"prior": r["prior"], "tolerance": r["tolerance"], "seeds": [0, 1], "band_mean": 3e-8, "band_mean_se": 1e-8,
+                 "importance": {"mass": mass, "mass_se": 2e-9}, "z": z} for r in thin]
+
+    text = bench.level_set_quality_findings(record, rare, {"rows": rows((2.0e-8, 2.2e-8))})
+    assert text.count("reads 2e-08–2e-08 from one run's particles, within two combined standard errors of the band's "
+                      "estimate in 1 of 2 runs (largest gap -2.5).") == len(thin) > 0
+    assert "100,000 evaluations each" in text
+    # pooled proposal reads higher than every one-run proposal: a lower bound, said so
+    text = bench.level_set_quality_findings(record, rare, {"rows": rows((1.0e-8, 1.2e-8)), "pooled": pools(2e-8, 0.98)})
+    assert text.count("2e-08 ± 2e-09 from all 2 runs' particles together: each run's particles miss parts") == len(thin)
+    assert "the band's mean over the runs, 3e-08 ± 1e-08, is +1.0 standard errors from it (within two)" in text
+    text = bench.level_set_quality_findings(record, rare, {"rows": rows((1.9e-8, 2.2e-8)), "pooled": pools(2.1e-8, 2.5)})
+    assert "miss parts" not in text and "is +2.5 standard errors from it (not within two)" in text
+    assert "importance sampling" not in bench.level_set_quality_findings(record, rare)
