@@ -52,3 +52,11 @@ def test_markdown_adds_the_pooled_check(bench):
     lines = bench.markdown([], [pool]).splitlines()
     assert lines[-1] == "| gan | 1vs7 | 0.01 | 0, 1, 2 | 4e-08 ± 2e-08 | 5e-09 ± 1e-09 (30,000 of 100,000) | +2.3 |"
     assert len(bench.markdown([]).splitlines()) == 2  # no pooled table without pooled checks
+
+
+def test_markdown_shows_brute_force_rejection_with_its_draws(bench):
+    row = {"prior": "gan", "target": "1vs7", "tolerance": 0.05, "seed": 0, "band": {"mass": 6.9e-4, "mass_se": 8e-5},
+           "importance": {"mass": 5.9e-4, "mass_se": 2e-5, "hits": 7_078, "draws": 100_000}, "z": 1.3,
+           "rejection": {"mass": 6.2e-4, "mass_se": 8e-5, "kept": 62, "evaluations": 100_000}, "z_rejection": -0.4}
+    line = bench.markdown([row]).splitlines()[2]
+    assert line.endswith("| +1.3 | 0.00062 ± 8e-05 (62 of 100,000) | -0.4 |"), line
