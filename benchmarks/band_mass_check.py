@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from estimates import binomial_yield, se_apart
 
 HERE = Path(__file__).resolve().parent
 DEFENSIVE = 0.1
@@ -133,17 +134,16 @@ def run(prior_name: str, target_spec: str, tolerance: float, seed: int, draws: i
     start = time.perf_counter()
     row["importance"] = importance_mass(world.prior, deviation, tolerance, result.final_positions, draws, 20_000 + seed)
     row["importance"]["seconds"] = time.perf_counter() - start
-    row["z"] = _apart(row["band"]["mass"], row["band"]["mass_se"], row["importance"]["mass"], row["importance"]["mass_se"])
+    row["z"] = se_apart(row["band"]["mass"], row["band"]["mass_se"], row["importance"]["mass"], row["importance"]["mass_se"])
     if rejection_draws > 0:
         start = time.perf_counter()
         brute, brute_target, _ = _mnist(prior_name, target_spec, device) if device != "cpu" else (world, target, None)
         base = prior_rejection(brute.prior, brute.decoder, brute.classifier, brute_target, budget=rejection_draws,
                                tolerance=tolerance, batch_size=batch_size, seed=30_000 + seed, device=device)
-        y = base.latents.shape[0] / base.evaluations
-        se = math.sqrt(base.latents.shape[0] * (1 - y)) / base.evaluations
+        y, se = binomial_yield(int(base.latents.shape[0]), base.evaluations)
         row["rejection"] = {"mass": y, "mass_se": se, "kept": int(base.latents.shape[0]), "evaluations": base.evaluations,
                             "device": device, "seconds": time.perf_counter() - start}
-        row["z_rejection"] = _apart(row["importance"]["mass"], row["importance"]["mass_se"], y, se)
+        row["z_rejection"] = se_apart(row["importance"]["mass"], row["importance"]["mass_se"], y, se)
     return row, result.final_positions
 
 
@@ -161,13 +161,7 @@ def pooled(rows: list[dict[str, Any]], particles: list[torch.Tensor], draws: int
     band_se = math.sqrt(sum(r["band"]["mass_se"] ** 2 for r in rows)) / len(rows)
     return {"prior": first["prior"], "target": first["target"], "tolerance": first["tolerance"],
             "seeds": [r["seed"] for r in rows], "importance": out, "band_mean": sum(masses) / len(masses),
-            "band_mean_se": band_se, "z": _apart(sum(masses) / len(masses), band_se, out["mass"], out["mass_se"])}
-
-
-def _apart(a: float, sa: float, b: float, sb: float) -> float:
-    """(a − b) in combined standard errors (NaN when both are zero)."""
-    s = math.hypot(sa, sb)
-    return (a - b) / s if s > 0 else math.nan
+            "band_mean_se": band_se, "z": se_apart(sum(masses) / len(masses), band_se, out["mass"], out["mass_se"])}
 
 
 def markdown(rows: list[dict[str, Any]], pools: list[dict[str, Any]] | None = None) -> str:

@@ -37,6 +37,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from estimates import binomial_yield
+
 HERE = Path(__file__).resolve().parent
 SUMMARY_KEYS = ("target", "world", "prior", "seed", "particles", "steps", "burn_in", "samples", "tolerance", "delta",
                 "within_tolerance", "target_classes_share", "distinct", "acceptance_rate", "rhat_max", "ess_bulk_min",
@@ -82,7 +84,6 @@ def measure_run(run_dir: str | Path) -> dict[str, Any]:
 
 def long_rejection(target: Any, tolerance: float, budget: int, seed: int) -> dict[str, Any]:
     """Prior rejection in the world ``mnist32`` with ``budget`` classifier evaluations: yield ± binomial SE, seconds, load."""
-    import math
     import time
 
     import torch
@@ -97,8 +98,8 @@ def long_rejection(target: Any, tolerance: float, budget: int, seed: int) -> dic
                              budget=budget, tolerance=tolerance, batch_size=1000, seed=seed, device="cpu")
     seconds = time.perf_counter() - start
     kept, evals = int(result.latents.shape[0]), int(result.evaluations)
-    rate = kept / max(evals, 1)
-    return {"budget": evals, "kept": kept, "yield": rate, "yield_se": math.sqrt(kept * (1 - rate)) / max(evals, 1),
+    rate, rate_se = binomial_yield(kept, evals)
+    return {"budget": evals, "kept": kept, "yield": rate, "yield_se": rate_se,
             "seed": seed, "tolerance": tolerance, "seconds": seconds, "images_per_second": evals / seconds,
             "torch_threads": torch.get_num_threads(), "load_average": {"before": load_before,
                                                                       "after": [round(x, 2) for x in os.getloadavg()]}}

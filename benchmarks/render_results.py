@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import statistics
 import sys
 import textwrap
@@ -35,6 +34,8 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from estimates import binomial_yield, se_apart
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -188,8 +189,8 @@ def level_set_quality_findings(record: dict[str, Any], rare: dict[str, Any], mas
     zs = []
     for c in record["cells"]:
         if c["tolerance"] == tolerance and c["band"]["band"]["reached_tolerance"]:
-            y, sy = _binomial(c["rejection"]["kept"], c["rejection"]["evaluations"])
-            zs.append(_se_apart(c["band"]["band"]["mass"], c["band"]["band"]["mass_se"], y, sy))
+            y, sy = binomial_yield(c["rejection"]["kept"], c["rejection"]["evaluations"])
+            zs.append(se_apart(c["band"]["band"]["mass"], c["band"]["band"]["mass_se"], y, sy))
     within = sum(abs(z) <= 2 for z in zs)
     worst = max(zs, key=abs)
     dim = [r for r in rows if r["band_intensity_ratio"] < 0.8 or r["rejection_intensity_ratio"] < 0.8]
@@ -286,29 +287,18 @@ def _mass_check_sentence(checks: list[dict[str, Any]], pools: list[dict[str, Any
     return text + "."
 
 
-def _se_apart(a: float, sa: float, b: float, sb: float) -> float:
-    """(a − b) in combined standard errors."""
-    return (a - b) / math.hypot(sa, sb)
-
-
-def _binomial(kept: int, budget: int) -> tuple[float, float]:
-    """A rejection run's yield k / B and its binomial standard error."""
-    y = kept / budget
-    return y, math.sqrt(kept * (1 - y)) / budget
-
-
 def _mnist32(head: dict[str, Any], first: dict[str, Any], grids: dict[str, Any]) -> dict[str, Any]:
     """The figures docs/worlds.md and the README quote for ``mnist32``: the latest run, the two rejection runs, the 5-d VAE."""
     run = head["runs"][0]
     compare = next(r["rejection"] for r in first["runs"] if r.get("rejection"))
     long = first["long_rejection"]
     mass, se = run["band"]["mass"], run["band"]["mass_se"]
-    short_yield, short_se = _binomial(compare["kept"], compare["evaluations"])
+    short_yield, short_se = binomial_yield(compare["kept"], compare["evaluations"])
     five = next(r for r in grids["rows"] if r["prior"] == "vae" and r["relaxation"] == "band")
     return {"run": run, "mass": mass, "se": se, "long": long, "compare": compare, "short": (short_yield, short_se),
-            "long_apart": _se_apart(mass, se, long["yield"], long["yield_se"]),
-            "short_apart": _se_apart(mass, se, short_yield, short_se),
-            "rejections_apart": _se_apart(long["yield"], long["yield_se"], short_yield, short_se), "five": five}
+            "long_apart": se_apart(mass, se, long["yield"], long["yield_se"]),
+            "short_apart": se_apart(mass, se, short_yield, short_se),
+            "rejections_apart": se_apart(long["yield"], long["yield_se"], short_yield, short_se), "five": five}
 
 
 def mnist32_table(head: dict[str, Any], first: dict[str, Any], grids: dict[str, Any]) -> str:
