@@ -221,3 +221,10 @@ def graded_strip(spec: str, class_names: Sequence[str], betas: Sequence[float] =
 def is_graded_strip(spec: str) -> bool:
     """True for ``graded:AvsB`` without a β (the strip form)."""
     return isinstance(spec, str) and spec.lower().startswith("graded:") and spec.count(":") == 1
+
+
+def check_relaxation_target(target: Target, relaxation: str) -> None:
+    """Refuse, in one line, a target the relaxation cannot use: the Dirichlet needs every p_l > 0."""
+    if relaxation == "dirichlet" and np.any(target.probs <= 0):
+        raise LevelsetsError(f"target {target.spec} has a zero entry; the Dirichlet relaxation needs every p_l > 0 "
+                             "(use e.g. 0.01 instead of 0, or --relaxation band or normal)")

@@ -84,3 +84,14 @@ def test_bad_targets_give_one_line_errors(spec, fragment):
     message = str(info.value)
     assert fragment in message
     assert "\n" not in message
+
+
+def test_only_the_dirichlet_refuses_a_target_with_a_zero_entry():
+    from levelsets.targets import check_relaxation_target
+
+    target = parse_target("1.0,0.0", ["a", "b"])
+    for relaxation in ("band", "normal"):
+        check_relaxation_target(target, relaxation)  # no error
+    with pytest.raises(LevelsetsError, match=r"^target 1.0,0.0 has a zero entry; .* or --relaxation band or normal\)$"):
+        check_relaxation_target(target, "dirichlet")
+    check_relaxation_target(parse_target("0.3,0.7", ["a", "b"]), "dirichlet")

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from levelsets.errors import LevelsetsError
 from levelsets.job_fields import (
     device_field,
@@ -214,13 +212,11 @@ class LoopSettings:
 
 def _check_targets(world: str, targets: Sequence[str], relaxation: str) -> None:
     """Every loop target must parse for the world's classes and be a single target; the Dirichlet needs all p_l > 0."""
-    from levelsets.targets import is_graded_strip, parse_target
+    from levelsets.targets import check_relaxation_target, is_graded_strip, parse_target
     from levelsets.workflows.sample import _class_names
 
     names = _class_names(world)
     for spec in targets:
         if is_graded_strip(spec):
             raise LevelsetsError(f"target {spec!r} is a whole graded strip; give one β per loop target, e.g. {spec}:0.25")
-        if relaxation == "dirichlet" and np.any(parse_target(spec, names).probs <= 0):
-            raise LevelsetsError(f"target {spec!r} has a zero entry; the Dirichlet relaxation needs every p_l > 0 "
-                                 "(use e.g. 0.01 instead of 0, or --relaxation band)")
+        check_relaxation_target(parse_target(spec, names), relaxation)

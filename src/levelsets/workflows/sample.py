@@ -164,18 +164,18 @@ def run_sample_job(job: SampleJob) -> SampleJobResult:
     from levelsets.artifacts import atomic_output_dir, check_writable_dir, provenance, write_json
     from levelsets.devices import resolve_device
     from levelsets.seeding import seed_everything
-    from levelsets.targets import graded_strip, is_graded_strip, parse_target
+    from levelsets.targets import (
+        check_relaxation_target,
+        graded_strip,
+        is_graded_strip,
+        parse_target,
+    )
     from levelsets.worlds import default_prior, load_world
 
     names = _class_names(job.world, job.prior)
     targets = graded_strip(job.target, names) if is_graded_strip(job.target) else [parse_target(job.target, names)]
-    if job.relaxation == "dirichlet":
-        for t in targets:
-            if np.any(t.probs <= 0):
-                raise LevelsetsError(
-                    f"target {t.spec} has a zero entry; the Dirichlet relaxation needs every p_l > 0 "
-                    "(use e.g. 0.01 instead of 0, or --relaxation normal)"
-                )
+    for t in targets:
+        check_relaxation_target(t, job.relaxation)
     check_writable_dir(job.out, overwrite=job.overwrite)
     device = resolve_device(job.device)
     seed_everything(job.seed)
