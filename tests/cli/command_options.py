@@ -23,3 +23,16 @@ def options(*command_path: str, kind: str = "option") -> dict[str, Any]:
     for name in command_path:
         command = command.get_command(typer.Context(group), name)
     return {p.name: p for p in command.params if p.param_type_name == kind}
+
+
+def capture_call(monkeypatch, module: Any, name: str) -> dict[str, Any]:
+    """Replace ``module.name`` (a workflow the command calls with its one settings object) by a stub that keeps
+    that object under ``"settings"`` and ends the command (exit 0) before any work; return the dict it fills."""
+    seen: dict[str, Any] = {}
+
+    def stub(settings: Any) -> None:
+        seen["settings"] = settings
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(module, name, stub)
+    return seen

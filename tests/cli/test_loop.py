@@ -6,14 +6,13 @@ import dataclasses
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from levelsets.cli import app
 from levelsets.runs import load_run
 from levelsets.workflows.loop_evaluation import ROUND_METRICS
 
-from .command_options import helps, options
+from .command_options import capture_call, helps, options
 
 runner = CliRunner()
 TINY = [
@@ -116,17 +115,16 @@ def test_every_loop_settings_field_is_an_option_of_loop():
 def test_loop_passes_repeated_targets_and_quiet(monkeypatch, tmp_path):
     import levelsets.workflows.loop as loop_mod
 
-    seen = {}
-
-    def fake_run_loop(settings):
-        seen["settings"] = settings
-        raise typer.Exit(0)
-
-    monkeypatch.setattr(loop_mod, "run_loop", fake_run_loop)
+    seen = capture_call(monkeypatch, loop_mod, "run_loop")
     result = runner.invoke(app, ["loop", "-t", "ambiguous", "--target", "0.3,0.7", "-q", "-N", "500",
                                  "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     settings = seen["settings"]
     assert settings.targets == ("ambiguous", "0.3,0.7") and settings.progress is False and settings.particles == 500
+    assert (settings.relaxation, settings.tolerance) == ("band", 0.05)
+    result = runner.invoke(app, ["loop", "--relaxation", "dirichlet", "--alpha", "80", "--tolerance", "0.1",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert (seen["settings"].relaxation, seen["settings"].alpha, seen["settings"].tolerance) == ("dirichlet", 80.0, 0.1)
     runner.invoke(app, ["loop", "--out", str(tmp_path / "o")])
     assert len(seen["settings"].targets) == 3 and seen["settings"].progress is True  # the shapes defaults

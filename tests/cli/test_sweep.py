@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import typer
 from typer.testing import CliRunner
 
 from levelsets.cli import app
 
-from .command_options import helps, options
+from .command_options import capture_call, helps, options
 
 runner = CliRunner()
 
@@ -41,17 +40,11 @@ def test_sweep_own_options_are_sweep_spec_fields():
 def test_sweep_passes_its_own_options_to_the_spec(monkeypatch, tmp_path):
     import levelsets.workflows.sweep as sweep_mod
 
-    seen = {}
-
-    def fake_run_sweep(spec):
-        seen["spec"] = spec
-        raise typer.Exit(0)
-
-    monkeypatch.setattr(sweep_mod, "run_sweep", fake_run_sweep)
+    seen = capture_call(monkeypatch, sweep_mod, "run_sweep")
     result = runner.invoke(app, ["sweep", "--targets", "1vs7,[0.2,0.8]", "--seeds", "0-2", "--retries", "5",
                                  "--cell-gpus", "0.5", "-N", "64", "--world", "shapes", "-q", "-o", str(tmp_path / "s")])
     assert result.exit_code == 0, result.output
-    spec = seen["spec"]
+    spec = seen["settings"]
     assert spec.targets == ["1vs7", "[0.2,0.8]"] and spec.seeds == [0, 1, 2] and spec.priors is None
     assert (spec.retries, spec.cell_gpus, spec.out, spec.progress) == (5, 0.5, tmp_path / "s", False)
     assert spec.options["particles"] == 64 and spec.options["world"] == "shapes"
@@ -61,17 +54,11 @@ def test_sweep_passes_its_own_options_to_the_spec(monkeypatch, tmp_path):
 def test_the_command_line_every_cell_records_is_rebuilt_from_what_was_given(monkeypatch, tmp_path):
     import levelsets.workflows.sweep as sweep_mod
 
-    seen = {}
-
-    def fake_run_sweep(spec):
-        seen["spec"] = spec
-        raise typer.Exit(0)
-
-    monkeypatch.setattr(sweep_mod, "run_sweep", fake_run_sweep)
+    seen = capture_call(monkeypatch, sweep_mod, "run_sweep")
     out = str(tmp_path / "s")
     result = runner.invoke(app, ["sweep", "-q", "--targets", "1vs7", "-N", "64", "--retries", "5", "-o", out, "--overwrite"])
     assert result.exit_code == 0, result.output
-    words = seen["spec"].command
+    words = seen["settings"].command
     assert words[:2] == ["levelsets", "sweep"]
     given = words[2:]
     assert given.count("--targets") == 1 and given[given.index("--targets") + 1] == "1vs7"
